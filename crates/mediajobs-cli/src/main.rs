@@ -1,0 +1,2 @@
+//! The `mediajobs` binary.
+fn main() {}

@@ -1,0 +1,2 @@
+//! transport
+#![deny(missing_docs)]

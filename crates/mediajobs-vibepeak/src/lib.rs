@@ -1,0 +1,2 @@
+//! The VibePeak adapter: narrated slideshows over the mediajobs ProviderApi.
+#![deny(missing_docs)]

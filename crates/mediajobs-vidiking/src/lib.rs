@@ -1,0 +1,2 @@
+//! The Vidiking adapter: timeline renders over the mediajobs ProviderApi.
+#![deny(missing_docs)]

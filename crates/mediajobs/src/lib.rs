@@ -1,0 +1,2 @@
+//! mediajobs: run jobs on asynchronous media-generation APIs and never lose one.
+#![deny(missing_docs)]
