@@ -15,7 +15,9 @@
 //! ([`scheduler`]) are always there.
 #![deny(missing_docs)]
 
+pub mod batch;
 mod clock_env;
+pub mod download;
 
 pub use clock_env::{SIM_CLOCK_ENV, clock_from_env};
 
