@@ -30,6 +30,7 @@ impl<K: Clone + Hash + Eq, V> Lru<K, V> {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
@@ -202,9 +203,17 @@ impl Dedupe {
     }
 
     /// Whether a terminal status was already acted on for the job.
-    pub(crate) fn knows_terminal(this: &Arc<Mutex<Dedupe>>, provider: Provider, job_id: &str) -> bool {
+    pub(crate) fn knows_terminal(
+        this: &Arc<Mutex<Dedupe>>,
+        provider: Provider,
+        job_id: &str,
+    ) -> bool {
         let d = this.lock().unwrap_or_else(|p| p.into_inner());
-        let bits = d.jobs.peek(&(provider, job_id.to_string())).copied().unwrap_or(0);
+        let bits = d
+            .jobs
+            .peek(&(provider, job_id.to_string()))
+            .copied()
+            .unwrap_or(0);
         highest_rank(bits) == Some(2)
     }
 
@@ -329,7 +338,10 @@ mod tests {
         let d = Arc::new(Mutex::new(Dedupe::new(4)));
         assert_eq!(decide(&d, &ev("t", "j1", Status::Succeeded)), "new");
         for i in 0..50 {
-            assert_eq!(decide(&d, &ev(&format!("r{i}"), "j1", Status::Running)), "superseded");
+            assert_eq!(
+                decide(&d, &ev(&format!("r{i}"), "j1", Status::Running)),
+                "superseded"
+            );
         }
         assert_eq!(decide(&d, &ev("t2", "j1", Status::Succeeded)), "dup");
         // Memory stays bounded whatever arrives.

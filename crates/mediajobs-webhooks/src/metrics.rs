@@ -91,10 +91,10 @@ impl RejectedCounts {
 ///
 /// Every delivery is counted once in `received`, then exactly once either in `verified` or
 /// under one reason of `rejected`; every verified one exactly once in `accepted`,
-/// `duplicates`, `superseded` or `busy`:
+/// `duplicates`, `superseded`, `busy` or `abandoned`:
 ///
 /// - `received == verified + rejected.total()`
-/// - `verified == accepted + duplicates + superseded + busy`
+/// - `verified == accepted + duplicates + superseded + busy + abandoned`
 ///
 /// `hints` and `hints_dropped` count refused deliveries whose body still decoded (so they are
 /// also counted under `rejected`). Jobs ended by webhook versus by poll are counted by the
@@ -117,6 +117,9 @@ pub struct WebhookMetrics {
     /// Verified events refused with 503 because the output queue stayed full (or its consumer
     /// was gone): the provider retries them.
     pub busy: u64,
+    /// Verified events whose sender hung up while they waited for room in the queue: not
+    /// handed on and not remembered, so the provider's retry is acted on.
+    pub abandoned: u64,
     /// Unverified events that decoded and were handed on as hints.
     pub hints: u64,
     /// Unverified events that decoded but were not handed on because the queue was too full.
@@ -133,6 +136,7 @@ pub(crate) struct Counters {
     duplicates: AtomicU64,
     superseded: AtomicU64,
     busy: AtomicU64,
+    abandoned: AtomicU64,
     hints: AtomicU64,
     hints_dropped: AtomicU64,
     bad_signature: AtomicU64,
@@ -152,6 +156,7 @@ pub(crate) enum Count {
     Duplicate,
     Superseded,
     Busy,
+    Abandoned,
     Hint,
     HintDropped,
     Rejected(RejectReason),
@@ -166,6 +171,7 @@ impl Counters {
             Count::Duplicate => &self.duplicates,
             Count::Superseded => &self.superseded,
             Count::Busy => &self.busy,
+            Count::Abandoned => &self.abandoned,
             Count::Hint => &self.hints,
             Count::HintDropped => &self.hints_dropped,
             Count::Rejected(r) => match r {
@@ -189,6 +195,7 @@ impl Counters {
             duplicates: get(&self.duplicates),
             superseded: get(&self.superseded),
             busy: get(&self.busy),
+            abandoned: get(&self.abandoned),
             hints: get(&self.hints),
             hints_dropped: get(&self.hints_dropped),
             rejected: RejectedCounts {
@@ -209,13 +216,22 @@ mod tests {
 
     #[test]
     fn reasons_map_to_the_contracts_answers() {
-        assert_eq!(RejectReason::from_error(&WebhookError::BadSignature).http_status(), 401);
-        assert_eq!(RejectReason::from_error(&WebhookError::Stale).http_status(), 401);
+        assert_eq!(
+            RejectReason::from_error(&WebhookError::BadSignature).http_status(),
+            401
+        );
+        assert_eq!(
+            RejectReason::from_error(&WebhookError::Stale).http_status(),
+            401
+        );
         assert_eq!(
             RejectReason::from_error(&WebhookError::MissingHeader("x")).http_status(),
             401
         );
-        assert_eq!(RejectReason::from_error(&WebhookError::NoSecret).http_status(), 401);
+        assert_eq!(
+            RejectReason::from_error(&WebhookError::NoSecret).http_status(),
+            401
+        );
         assert_eq!(
             RejectReason::from_error(&WebhookError::Malformed("x".into())).http_status(),
             400

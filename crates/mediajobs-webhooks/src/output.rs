@@ -106,6 +106,33 @@ pub fn route_path(provider: Provider) -> &'static str {
     }
 }
 
+/// The full URL of a provider's route below `base_url` (a trailing slash is dropped), e.g.
+/// `route_url("https://hooks.example.com", Provider::VideoGen)` →
+/// `https://hooks.example.com/webhooks/videogen`: what to advertise to the provider.
+pub fn route_url(base_url: &str, provider: Provider) -> String {
+    format!("{}{}", base_url.trim_end_matches('/'), route_path(provider))
+}
+
+/// Writes one [`render_event_line`] line (and flushes) for each [`Trust::Verified`] item of
+/// `events`, until the queue ends; hints are not printed. Returns how many lines it wrote.
+///
+/// This is `mediajobs webhooks serve`'s output loop; a caller that also acts on the events
+/// (hands them to a scheduler) reads the queue itself and prints with [`render_event_line`].
+pub async fn print_accepted(
+    events: &mut tokio::sync::mpsc::Receiver<ReceivedEvent>,
+    mut out: impl std::io::Write,
+) -> std::io::Result<u64> {
+    let mut n = 0;
+    while let Some(item) = events.recv().await {
+        if item.is_verified() {
+            writeln!(out, "{}", render_event_line(&item.event))?;
+            out.flush()?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// The routes of the readiness line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Routes {
@@ -177,6 +204,50 @@ mod tests {
         assert_eq!(
             render_event_line(&ev),
             r#"{"provider":"videogen","id":"vg_exec_1","status":"succeeded","event_id":"msg_1"}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn print_accepted_prints_verified_events_only() {
+        let ev = |id: &str| WebhookEvent {
+            provider: Provider::Vidiking,
+            event_id: format!("{id}:render.complete"),
+            event: "render.complete".into(),
+            job_id: id.into(),
+            status: Some(ProviderStatus::known(Status::Succeeded, "COMPLETE")),
+            occurred_at: None,
+            snapshot: None,
+        };
+        let at: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        for (trust, id) in [
+            (Trust::Verified, "a"),
+            (Trust::Hint, "b"),
+            (Trust::Verified, "c"),
+        ] {
+            tx.send(ReceivedEvent {
+                trust,
+                event: ev(id),
+                received_at: at,
+            })
+            .await
+            .unwrap();
+        }
+        drop(tx);
+        let mut out = Vec::new();
+        assert_eq!(print_accepted(&mut rx, &mut out).await.unwrap(), 2);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            concat!(
+                r#"{"provider":"vidiking","id":"a","status":"succeeded","event_id":"a:render.complete"}"#,
+                "\n",
+                r#"{"provider":"vidiking","id":"c","status":"succeeded","event_id":"c:render.complete"}"#,
+                "\n"
+            )
+        );
+        assert_eq!(
+            route_url("https://h.example/", Provider::VideoGen),
+            "https://h.example/webhooks/videogen"
         );
     }
 

@@ -135,6 +135,7 @@ impl WebhookReceiverBuilder {
 /// | verified, already seen (same event id, or same provider, job id and status) | 200 | no |
 /// | verified, older than what is known of the job (e.g. `running` after `succeeded`) | 200 | no |
 /// | verified, new, queue still full after [`ReceiverConfig::enqueue_timeout`] | 503 | no: the provider retries |
+/// | verified, new, sender hangs up while waiting for room | none | no, and not remembered: the retry is acted on |
 /// | signature, timestamp or header wrong, or no verifier | 401 | as a [`Trust::Hint`] if the body decodes |
 /// | verified, body does not decode | 400 | no |
 /// | body over [`ReceiverConfig::body_limit`] | 413 | no |
@@ -161,7 +162,10 @@ struct Inner {
 impl fmt::Debug for WebhookReceiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookReceiver")
-            .field("providers", &self.inner.verifiers.keys().collect::<Vec<_>>())
+            .field(
+                "providers",
+                &self.inner.verifiers.keys().collect::<Vec<_>>(),
+            )
             .field("config", &self.inner.config)
             .field("metrics", &self.metrics())
             .finish_non_exhaustive()
@@ -217,7 +221,10 @@ impl WebhookReceiver {
 fn answer(status: StatusCode, body: &'static str) -> Response {
     let mut r = (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response();
@@ -262,7 +269,12 @@ fn announced_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 impl Inner {
-    async fn handle(self: Arc<Self>, provider: Provider, headers: HeaderMap, body: Body) -> Response {
+    async fn handle(
+        self: Arc<Self>,
+        provider: Provider,
+        headers: HeaderMap,
+        body: Body,
+    ) -> Response {
         let span = tracing::info_span!(
             "webhook",
             provider = provider.as_str(),
@@ -287,12 +299,7 @@ impl Inner {
         }
     }
 
-    async fn handle_in_span(
-        &self,
-        provider: Provider,
-        headers: HeaderMap,
-        body: Body,
-    ) -> Response {
+    async fn handle_in_span(&self, provider: Provider, headers: HeaderMap, body: Body) -> Response {
         self.counters.bump(Count::Received);
         let limit = self.config.body_limit;
         if announced_length(&headers).is_some_and(|n| n > limit as u64) {
@@ -339,15 +346,23 @@ impl Inner {
             }
             Decision::Superseded => {
                 self.counters.bump(Count::Superseded);
-                tracing::info!(status, "webhook older than what is known of the job: ignored");
+                tracing::info!(
+                    status,
+                    "webhook older than what is known of the job: ignored"
+                );
                 return ok(r#"{"status":"superseded"}"#);
             }
             Decision::New(r) => r,
         };
-        // The reservation is rolled back if this future is dropped before the event is queued
-        // (the sender hung up), so a retry is acted on instead of being taken for a duplicate.
-        let permit =
-            tokio::time::timeout(self.config.enqueue_timeout, self.tx.reserve()).await;
+        // If the sender hangs up while the event waits for room, this future is dropped: the
+        // reservation then rolls back (so the retry is acted on instead of being taken for a
+        // duplicate) and the guard counts the delivery as abandoned.
+        let abandoned = AbandonGuard {
+            counters: &self.counters,
+            armed: true,
+        };
+        let permit = tokio::time::timeout(self.config.enqueue_timeout, self.tx.reserve()).await;
+        abandoned.disarm();
         match permit {
             Ok(Ok(permit)) => {
                 permit.send(ReceivedEvent {
@@ -363,7 +378,10 @@ impl Inner {
             Ok(Err(_)) | Err(_) => {
                 drop(reservation);
                 self.counters.bump(Count::Busy);
-                tracing::warn!(status, "event queue full or closed: answered 503 so the provider retries");
+                tracing::warn!(
+                    status,
+                    "event queue full or closed: answered 503 so the provider retries"
+                );
                 answer(StatusCode::SERVICE_UNAVAILABLE, r#"{"error":"busy"}"#)
             }
         }
@@ -393,8 +411,56 @@ impl Inner {
     }
 }
 
+/// Counts a verified delivery as abandoned when dropped armed.
+struct AbandonGuard<'a> {
+    counters: &'a Counters,
+    armed: bool,
+}
+
+impl AbandonGuard<'_> {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for AbandonGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.counters.bump(Count::Abandoned);
+            tracing::info!("sender hung up before its event was queued: not acted on");
+        }
+    }
+}
+
+/// Names the event in the current span. Ids of unverified events come from anyone, so they
+/// are cut to a sane length before they reach a log.
 fn record_ids(event: &WebhookEvent) {
     let span = tracing::Span::current();
-    span.record("job_id", event.job_id.as_str());
-    span.record("event_id", event.event_id.as_str());
+    span.record("job_id", clip(&event.job_id));
+    span.record("event_id", clip(&event.event_id));
+}
+
+fn clip(s: &str) -> &str {
+    const MAX: usize = 128;
+    if s.len() <= MAX {
+        return s;
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn long_ids_are_clipped_on_a_char_boundary() {
+        assert_eq!(clip("job_1"), "job_1");
+        let long = "é".repeat(100);
+        assert_eq!(clip(&long).len(), 128);
+        assert!(clip(&long).chars().all(|c| c == 'é'));
+    }
 }

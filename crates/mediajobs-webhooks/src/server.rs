@@ -8,7 +8,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::output::{Readiness, route_path};
+use crate::output::{Readiness, route_url};
 use crate::receiver::WebhookReceiver;
 
 /// Why serving failed.
@@ -50,7 +50,7 @@ impl WebhookServer {
     /// The full URL of a provider's route, to advertise to the provider (VibePeak
     /// `webhook_url`, Vidiking `callback`, a VideoGen endpoint).
     pub fn route_url(&self, provider: Provider) -> String {
-        format!("{}{}", self.url, route_path(provider))
+        route_url(&self.url, provider)
     }
 
     /// The readiness line's content; print it with [`Readiness::to_line`].
@@ -125,7 +125,10 @@ mod tests {
 
     #[test]
     fn unspecified_addresses_are_shown_as_loopback() {
-        assert_eq!(base_url("0.0.0.0:80".parse().unwrap()), "http://127.0.0.1:80");
+        assert_eq!(
+            base_url("0.0.0.0:80".parse().unwrap()),
+            "http://127.0.0.1:80"
+        );
         assert_eq!(base_url("[::]:80".parse().unwrap()), "http://[::1]:80");
         assert_eq!(base_url("10.1.2.3:9".parse().unwrap()), "http://10.1.2.3:9");
     }
