@@ -81,16 +81,15 @@ impl ReqwestTransport {
 
 /// Classifies a reqwest error. A failed connect means nothing was sent; a timeout or broken
 /// connection after that means the request may have been processed.
-fn classify(e: &reqwest::Error, sent: bool) -> TransportError {
+fn classify(e: &reqwest::Error) -> TransportError {
     let failure = if e.is_builder() {
         TransportFailure::Request
     } else if e.is_connect() {
         TransportFailure::Connect
     } else if e.is_timeout() {
         TransportFailure::Timeout
-    } else if sent || e.is_request() || e.is_body() || e.is_decode() {
-        TransportFailure::Interrupted
     } else {
+        // Anything else happened after the connection was made: the request may have arrived.
         TransportFailure::Interrupted
     };
     let what = match failure {
@@ -113,7 +112,7 @@ impl Transport for ReqwestTransport {
             .build(request)
             .send()
             .await
-            .map_err(|e| classify(&e, false))?;
+            .map_err(|e| classify(&e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         if let Some(len) = response.content_length() {
@@ -130,7 +129,7 @@ impl Transport for ReqwestTransport {
         let mut body = BytesMut::new();
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| classify(&e, true))?;
+            let chunk = chunk.map_err(|e| classify(&e))?;
             if body.len() + chunk.len() > self.config.max_body_bytes {
                 return Err(TransportError::new(
                     TransportFailure::TooLarge,
@@ -160,7 +159,7 @@ impl Transport for ReqwestTransport {
             .build(request)
             .send()
             .await
-            .map_err(|e| classify(&e, false))?;
+            .map_err(|e| classify(&e))?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             return Ok(DownloadOutcome::Refused { status });
@@ -227,7 +226,7 @@ async fn write_stream(
     let mut written: u64 = 0;
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| classify(&e, true))?;
+        let chunk = chunk.map_err(|e| classify(&e))?;
         written += chunk.len() as u64;
         if written > max_bytes {
             return Err(TransportError::new(

@@ -1,5 +1,6 @@
 //! Property tests: the parsers that see provider bytes never panic, and agree with their
 //! definitions where a round trip exists.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
 //! The reqwest transport against real sockets on 127.0.0.1.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 

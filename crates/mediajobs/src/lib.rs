@@ -16,9 +16,12 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+mod client;
 mod clock_env;
 pub mod download;
+mod providers;
 
+pub use client::{Client, ClientBuilder, Job};
 pub use clock_env::{SIM_CLOCK_ENV, clock_from_env};
 
 /// The unified task model: providers, job ids, statuses, snapshots, errors, traits, clocks.

@@ -1,5 +1,6 @@
 //! Batch lines: any text parses without panicking, every non-blank line is accounted for, and a
 //! well-formed line round-trips.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mediajobs::batch::parse_batch;
 use proptest::prelude::*;
