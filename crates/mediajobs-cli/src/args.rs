@@ -25,8 +25,89 @@ pub struct Cli {
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Submit one job; prints its id.
+    Submit(SubmitArgs),
+    /// Read a job's status once (or, with --journal, summarise a journal).
+    Status(StatusArgs),
+    /// Wait for a job until it is terminal.
+    Wait(WaitArgs),
+    /// Cancel a job (VideoGen; the others have no cancel).
+    Cancel(JobArgs),
+    /// List recent jobs (VideoGen, Vidiking).
+    List(ListArgs),
     /// Serve the simulator of all three providers on one port.
     Sim(SimArgs),
+}
+
+/// A provider and a job id.
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    /// vibepeak, videogen or vidiking.
+    pub provider: String,
+    /// The provider's job id.
+    pub id: String,
+}
+
+/// `mediajobs submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// vibepeak, videogen or vidiking.
+    pub provider: String,
+    /// The request body: a JSON file, or `-` for stdin. Omit it to build the body from --set.
+    pub request: Option<String>,
+    /// The VideoGen tool (e.g. generate-image).
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// Set a request field: `--set prompt="a cat"`, `--set numResults=2` (the value is read as
+    /// JSON when it parses, else as a string; dots make nested fields). Repeatable.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// Per-job webhook URL (VibePeak webhook_url, Vidiking callback).
+    #[arg(long)]
+    pub webhook_url: Option<String>,
+    /// Wait for the job after submitting it.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// `mediajobs status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// vibepeak, videogen or vidiking (not with --journal).
+    pub provider: Option<String>,
+    /// The provider's job id (not with --journal).
+    pub id: Option<String>,
+    /// Summarise this journal instead of asking a provider.
+    #[arg(long)]
+    pub journal: Option<std::path::PathBuf>,
+}
+
+/// `mediajobs wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// vibepeak, videogen or vidiking.
+    pub provider: String,
+    /// The provider's job id.
+    pub id: String,
+    /// Give up after this many seconds (client clock).
+    #[arg(long, default_value_t = 7200)]
+    pub timeout: u64,
+    /// Download the results into this folder.
+    #[arg(long)]
+    pub download: Option<std::path::PathBuf>,
+}
+
+/// `mediajobs list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// videogen or vidiking.
+    pub provider: String,
+    /// Only jobs in this provider status (e.g. COMPLETE, succeeded).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// How many.
+    #[arg(long)]
+    pub limit: Option<u32>,
 }
 
 /// `mediajobs sim`.

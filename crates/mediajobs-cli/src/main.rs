@@ -2,6 +2,7 @@
 
 mod args;
 mod exit;
+mod jobs_cmd;
 mod sim_cmd;
 
 use std::process::ExitCode;
@@ -22,7 +23,10 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(cli.verbose, cli.quiet);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: could not start the async runtime: {e}");
@@ -40,7 +44,16 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<u8, CliError> {
+    let json = cli.json;
     match cli.command {
+        Command::Submit(args) => jobs_cmd::submit(args, json).await,
+        Command::Status(args) if args.journal.is_some() => {
+            Err(CliError::usage("status --journal is not available yet"))
+        }
+        Command::Status(args) => jobs_cmd::status(args, json).await,
+        Command::Wait(args) => jobs_cmd::wait(args, json).await,
+        Command::Cancel(args) => jobs_cmd::cancel(args, json).await,
+        Command::List(args) => jobs_cmd::list(args, json).await,
         Command::Sim(args) => sim_cmd::run(args).await,
     }
 }

@@ -58,10 +58,9 @@ impl SimConfig {
 
     /// The VibePeak in-flight limit in force (`None`: the plan has no API access).
     pub fn vibepeak_limit(&self) -> Option<u32> {
-        match self.vibepeak_plan.in_flight_limit() {
-            None => None,
-            Some(plan_limit) => Some(self.vibepeak_in_flight_limit.unwrap_or(plan_limit)),
-        }
+        self.vibepeak_plan
+            .in_flight_limit()
+            .map(|plan_limit| self.vibepeak_in_flight_limit.unwrap_or(plan_limit))
     }
 }
 

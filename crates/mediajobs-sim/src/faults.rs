@@ -17,7 +17,8 @@ pub(crate) enum Provider {
 }
 
 impl Provider {
-    pub(crate) const ALL: [Provider; 3] = [Provider::VibePeak, Provider::VideoGen, Provider::Vidiking];
+    pub(crate) const ALL: [Provider; 3] =
+        [Provider::VibePeak, Provider::VideoGen, Provider::Vidiking];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -172,7 +173,9 @@ pub enum FaultsError {
         entry: String,
     },
     /// The provider word is unknown.
-    #[error("unknown provider `{word}` in fault `{entry}` (expected vibepeak, videogen, vidiking or *)")]
+    #[error(
+        "unknown provider `{word}` in fault `{entry}` (expected vibepeak, videogen, vidiking or *)"
+    )]
     UnknownProvider {
         /// The unknown word.
         word: String,
@@ -235,10 +238,12 @@ impl FromStr for Faults {
             };
             let provider = match provider_word {
                 "*" => None,
-                w => Some(Provider::from_name(w).ok_or_else(|| FaultsError::UnknownProvider {
-                    word: w.to_string(),
-                    entry: entry.to_string(),
-                })?),
+                w => Some(
+                    Provider::from_name(w).ok_or_else(|| FaultsError::UnknownProvider {
+                        word: w.to_string(),
+                        entry: entry.to_string(),
+                    })?,
+                ),
             };
             let op = match op_word {
                 "*" => None,
@@ -314,7 +319,12 @@ impl Faults {
     }
 
     /// The first request fault that fires for `op` of `provider`, if any (rules tried in order).
-    pub(crate) fn roll_request<R: Rng>(&self, provider: Provider, op: Op, rng: &mut R) -> Option<Kind> {
+    pub(crate) fn roll_request<R: Rng>(
+        &self,
+        provider: Provider,
+        op: Op,
+        rng: &mut R,
+    ) -> Option<Kind> {
         self.rules
             .iter()
             .filter(|r| r.matches(provider, op) && r.applies_to(op))
@@ -384,7 +394,10 @@ mod tests {
         // `lost` elsewhere than submit is accepted and ignored.
         let f: Faults = "*:status:lost=1".parse().unwrap();
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        assert_eq!(f.roll_request(Provider::VideoGen, Op::Status, &mut rng), None);
+        assert_eq!(
+            f.roll_request(Provider::VideoGen, Op::Status, &mut rng),
+            None
+        );
     }
 
     #[test]
@@ -395,6 +408,9 @@ mod tests {
             f.roll_request(Provider::Vidiking, Op::Status, &mut rng),
             Some(Kind::Status5xx)
         );
-        assert_eq!(f.roll_webhook(Provider::Vidiking, &mut rng), vec![Kind::Dup]);
+        assert_eq!(
+            f.roll_webhook(Provider::Vidiking, &mut rng),
+            vec![Kind::Dup]
+        );
     }
 }

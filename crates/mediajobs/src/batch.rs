@@ -99,7 +99,9 @@ fn parse_line(line: usize, text: &str) -> Result<BatchLine, String> {
         return Err("expected a JSON object with `provider` and `request`".into());
     };
     let provider = match obj.get("provider") {
-        Some(Value::String(s)) => s.parse::<Provider>().map_err(|e| format!("`provider`: {e}"))?,
+        Some(Value::String(s)) => s
+            .parse::<Provider>()
+            .map_err(|e| format!("`provider`: {e}"))?,
         Some(_) => return Err("`provider` must be a string".into()),
         None => return Err("missing `provider` (vibepeak, videogen or vidiking)".into()),
     };

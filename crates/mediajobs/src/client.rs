@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use mediajobs_core::{Clock, Error, JobId, Provider, ProviderApi, Snapshot, SubmitRequest, SystemClock};
+use mediajobs_core::{
+    Clock, Error, JobId, Provider, ProviderApi, Snapshot, SubmitRequest, SystemClock,
+};
 use mediajobs_scheduler::{Scheduler, SchedulerConfig, WaitError, WatchOptions};
 
 /// Builds a [`Client`].
@@ -63,8 +65,11 @@ impl ClientBuilder {
             ));
         }
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let providers: BTreeMap<Provider, Arc<dyn ProviderApi>> =
-            self.providers.iter().map(|p| (p.provider(), p.clone())).collect();
+        let providers: BTreeMap<Provider, Arc<dyn ProviderApi>> = self
+            .providers
+            .iter()
+            .map(|p| (p.provider(), p.clone()))
+            .collect();
         let scheduler = Scheduler::start(self.config, clock.clone(), self.providers);
         Ok(Client {
             inner: Arc::new(Inner {
@@ -93,7 +98,10 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("providers", &self.inner.providers.keys().collect::<Vec<_>>())
+            .field(
+                "providers",
+                &self.inner.providers.keys().collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -152,7 +160,10 @@ impl Client {
     pub fn job(&self, id: JobId, options: WatchOptions) -> Result<Job, Error> {
         self.api(id.provider)?;
         self.inner.scheduler.watch(id.clone(), None, options)?;
-        let submitted = Snapshot::new(id.clone(), mediajobs_core::ProviderStatus::unrecognized("unknown"));
+        let submitted = Snapshot::new(
+            id.clone(),
+            mediajobs_core::ProviderStatus::unrecognized("unknown"),
+        );
         Ok(Job {
             client: self.clone(),
             id,

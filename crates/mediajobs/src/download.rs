@@ -33,14 +33,16 @@ pub struct SavedFile {
 pub fn file_name(key: &str, index: usize, output: &Output) -> String {
     let safe: String = key
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(80)
         .collect();
-    let ext = output
-        .mime_type
-        .as_deref()
-        .map(extension)
-        .unwrap_or("bin");
+    let ext = output.mime_type.as_deref().map(extension).unwrap_or("bin");
     if index == 0 {
         format!("{safe}.{ext}")
     } else {
@@ -124,12 +126,16 @@ pub async fn download_output(
                     provider,
                     operation: Operation::Download,
                     failure: mediajobs_core::TransportFailure::Request,
-                    message: format!("job {id}: the result URL was refused (HTTP {status}) even after a refresh"),
+                    message: format!(
+                        "job {id}: the result URL was refused (HTTP {status}) even after a refresh"
+                    ),
                 });
             }
         }
     }
-    Err(Error::Config(format!("job {id}: download loop ended without a result")))
+    Err(Error::Config(format!(
+        "job {id}: download loop ended without a result"
+    )))
 }
 
 #[cfg(test)]
@@ -149,7 +155,10 @@ mod tests {
     #[test]
     fn file_names_are_safe_and_typed() {
         assert_eq!(file_name("cat-1", 0, &out(Some("video/mp4"))), "cat-1.mp4");
-        assert_eq!(file_name("../etc/passwd", 1, &out(Some("IMAGE"))), "___etc_passwd-1.png");
+        assert_eq!(
+            file_name("../etc/passwd", 1, &out(Some("IMAGE"))),
+            "___etc_passwd-1.png"
+        );
         assert_eq!(file_name("k", 0, &out(None)), "k.bin");
     }
 }

@@ -19,7 +19,7 @@ pub mod batch;
 mod client;
 mod clock_env;
 pub mod download;
-mod providers;
+pub mod providers;
 
 pub use client::{Client, ClientBuilder, Job};
 pub use clock_env::{SIM_CLOCK_ENV, clock_from_env};
@@ -35,6 +35,12 @@ pub use mediajobs_scheduler as scheduler;
 /// The HTTP transport shared by the adapters.
 pub use mediajobs_transport as transport;
 
+/// The durable journal.
+#[cfg(feature = "journal")]
+pub use mediajobs_journal as journal;
+/// The simulator of all three providers.
+#[cfg(feature = "sim")]
+pub use mediajobs_sim as sim;
 /// The VibePeak adapter.
 #[cfg(feature = "vibepeak")]
 pub use mediajobs_vibepeak as vibepeak;
@@ -47,9 +53,3 @@ pub use mediajobs_vidiking as vidiking;
 /// The webhook receiver.
 #[cfg(feature = "webhooks")]
 pub use mediajobs_webhooks as webhooks;
-/// The durable journal.
-#[cfg(feature = "journal")]
-pub use mediajobs_journal as journal;
-/// The simulator of all three providers.
-#[cfg(feature = "sim")]
-pub use mediajobs_sim as sim;
