@@ -9,21 +9,29 @@ const BENCHES: &[(&str, &str)] = &[("mediajobs-sim", "sim_load")];
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let out_dir = root.join("target/bench");
-    std::fs::create_dir_all(&out_dir).map_err(|e| format!("creating {}: {e}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("creating {}: {e}", out_dir.display()))?;
     let quick = args.iter().any(|a| a == "--quick");
     for (package, bench) in BENCHES {
-        let manifest = root.join("crates").join(package).join("benches").join(format!("{bench}.rs"));
+        let manifest = root
+            .join("crates")
+            .join(package)
+            .join("benches")
+            .join(format!("{bench}.rs"));
         if !manifest.exists() {
             eprintln!("xtask: skipping {package}/{bench}: not written yet");
             continue;
         }
         eprintln!("xtask: $ cargo bench -p {package} --bench {bench}");
         let mut cmd = Command::new("cargo");
-        cmd.args(["bench", "-p", package, "--bench", bench]).current_dir(root);
+        cmd.args(["bench", "-p", package, "--bench", bench])
+            .current_dir(root);
         if quick {
             cmd.env("MEDIAJOBS_BENCH_QUICK", "1");
         }
-        let out = cmd.output().map_err(|e| format!("could not run cargo bench: {e}"))?;
+        let out = cmd
+            .output()
+            .map_err(|e| format!("could not run cargo bench: {e}"))?;
         if !out.status.success() {
             return Err(format!(
                 "bench {package}/{bench} failed:\n{}",

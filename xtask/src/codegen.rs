@@ -136,7 +136,12 @@ fn specs(root: &Path) -> Result<Vec<Spec>, String> {
     Ok(out)
 }
 
-fn lookup<'a>(table: &[(&'a str, &'a str)], key: &str, what: &str, file: &str) -> Result<&'a str, String> {
+fn lookup<'a>(
+    table: &[(&'a str, &'a str)],
+    key: &str,
+    what: &str,
+    file: &str,
+) -> Result<&'a str, String> {
     table
         .iter()
         .find(|(k, _)| *k == key)
@@ -164,7 +169,9 @@ fn rust_source(spec: &Spec) -> Result<String, String> {
         let _ = writeln!(s, "    ({:?}, Status::{v}),", row.raw);
     }
     s.push_str("];\n\n");
-    s.push_str("/// Maps a raw status to the unified one; `None` for a status the spec does not know.\n");
+    s.push_str(
+        "/// Maps a raw status to the unified one; `None` for a status the spec does not know.\n",
+    );
     s.push_str("pub(crate) fn status_from_raw(raw: &str) -> Option<Status> {\n    match raw {\n");
     for row in &spec.statuses.status {
         let v = lookup(UNIFIED, &row.unified, "unified status", &file)?;
@@ -224,7 +231,11 @@ fn doc_tables(spec: &Spec) -> String {
     if !spec.statuses.status.is_empty() {
         s.push_str("| raw status | unified | source | meaning |\n|---|---|---|---|\n");
         for r in &spec.statuses.status {
-            let _ = writeln!(s, "| `{}` | {} | [{}] | {} |", r.raw, r.unified, r.tag, r.doc);
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | [{}] | {} |",
+                r.raw, r.unified, r.tag, r.doc
+            );
         }
         s.push('\n');
     }
@@ -247,7 +258,11 @@ fn doc_tables(spec: &Spec) -> String {
     if !spec.tools.tool.is_empty() {
         s.push_str("| tool | `toolType` | media | source |\n|---|---|---|---|\n");
         for t in &spec.tools.tool {
-            let _ = writeln!(s, "| `{}` | `{}` | {} | [{}] |", t.name, t.tool_type, t.media, t.tag);
+            let _ = writeln!(
+                s,
+                "| `{}` | `{}` | {} | [{}] |",
+                t.name, t.tool_type, t.media, t.tag
+            );
         }
         s.push('\n');
     }
@@ -313,7 +328,10 @@ mod tests {
     fn splice_replaces_only_between_markers() {
         let doc = "a\n<!-- BEGIN GENERATED x -->\nold\n<!-- END GENERATED x -->\nb\n";
         let out = splice(doc, "x", "new\n").unwrap();
-        assert_eq!(out, "a\n<!-- BEGIN GENERATED x -->\nnew\n<!-- END GENERATED x -->\nb\n");
+        assert_eq!(
+            out,
+            "a\n<!-- BEGIN GENERATED x -->\nnew\n<!-- END GENERATED x -->\nb\n"
+        );
         assert_eq!(splice(doc, "y", "new"), None);
     }
 
@@ -327,6 +345,9 @@ mod tests {
             tools: Tools::default(),
         };
         let e = rust_source(&spec).unwrap_err();
-        assert!(e.contains("crates/c/spec/statuses.toml") && e.contains("\"done\""), "{e}");
+        assert!(
+            e.contains("crates/c/spec/statuses.toml") && e.contains("\"done\""),
+            "{e}"
+        );
     }
 }

@@ -11,9 +11,18 @@ use serde_json::Value;
 const ALLOWED: &[(&str, &[&str])] = &[
     ("mediajobs-core", &[]),
     ("mediajobs-transport", &["mediajobs-core"]),
-    ("mediajobs-vibepeak", &["mediajobs-core", "mediajobs-transport"]),
-    ("mediajobs-videogen", &["mediajobs-core", "mediajobs-transport"]),
-    ("mediajobs-vidiking", &["mediajobs-core", "mediajobs-transport"]),
+    (
+        "mediajobs-vibepeak",
+        &["mediajobs-core", "mediajobs-transport"],
+    ),
+    (
+        "mediajobs-videogen",
+        &["mediajobs-core", "mediajobs-transport"],
+    ),
+    (
+        "mediajobs-vidiking",
+        &["mediajobs-core", "mediajobs-transport"],
+    ),
     ("mediajobs-scheduler", &["mediajobs-core"]),
     ("mediajobs-webhooks", &["mediajobs-core"]),
     ("mediajobs-journal", &["mediajobs-core"]),
@@ -50,7 +59,13 @@ const DEV_EXTRA: &[&str] = &[
 
 pub fn run(root: &Path) -> Result<(), String> {
     let out = Command::new("cargo")
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(root)
         .output()
         .map_err(|e| format!("could not run cargo metadata: {e}"))?;
@@ -83,7 +98,9 @@ pub fn check(metadata: &Value) -> Vec<String> {
         .collect();
     let mut violations = Vec::new();
     for p in &packages {
-        let Some(name) = p["name"].as_str() else { continue };
+        let Some(name) = p["name"].as_str() else {
+            continue;
+        };
         let Some((_, allowed)) = ALLOWED.iter().find(|(n, _)| *n == name) else {
             violations.push(format!(
                 "{name}: not in the layering table; add it to DESIGN.md and xtask/src/layering.rs"
@@ -91,7 +108,9 @@ pub fn check(metadata: &Value) -> Vec<String> {
             continue;
         };
         for dep in p["dependencies"].as_array().into_iter().flatten() {
-            let Some(dep_name) = dep["name"].as_str() else { continue };
+            let Some(dep_name) = dep["name"].as_str() else {
+                continue;
+            };
             if !ours.contains(dep_name) || dep_name == name {
                 continue;
             }
@@ -121,7 +140,11 @@ mod tests {
                     .iter()
                     .filter(|(from, _, _)| from == n)
                     .map(|(_, to, kind)| {
-                        let kind = if *kind == "normal" { Value::Null } else { Value::from(*kind) };
+                        let kind = if *kind == "normal" {
+                            Value::Null
+                        } else {
+                            Value::from(*kind)
+                        };
                         serde_json::json!({"name": to, "kind": kind})
                     })
                     .collect();
@@ -147,17 +170,31 @@ mod tests {
             ("mediajobs-scheduler", "mediajobs-transport", "normal"),
         ]));
         assert_eq!(v.len(), 1, "{v:?}");
-        assert!(v[0].contains("mediajobs-scheduler -> mediajobs-transport"), "{v:?}");
+        assert!(
+            v[0].contains("mediajobs-scheduler -> mediajobs-transport"),
+            "{v:?}"
+        );
     }
 
     #[test]
     fn sim_may_not_reach_an_adapter_even_in_tests() {
         let v = check(&metadata(&[("mediajobs-sim", "mediajobs-videogen", "dev")]));
-        assert!(v[0].contains("mediajobs-sim -> mediajobs-videogen (dev"), "{v:?}");
+        assert!(
+            v[0].contains("mediajobs-sim -> mediajobs-videogen (dev"),
+            "{v:?}"
+        );
         // Other crates' tests may use the sim.
         assert!(check(&metadata(&[("mediajobs-videogen", "mediajobs-sim", "dev")])).is_empty());
         // But not as a normal dependency.
-        assert_eq!(check(&metadata(&[("mediajobs-videogen", "mediajobs-sim", "normal")])).len(), 1);
+        assert_eq!(
+            check(&metadata(&[(
+                "mediajobs-videogen",
+                "mediajobs-sim",
+                "normal"
+            )]))
+            .len(),
+            1
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Project automation, in plain Rust: `cargo xtask <command>`.
 //!
-//! - `ci`: everything CI checks (fmt, clippy, codegen --check, layering, tests).
+//! - `ci`: everything CI checks (fmt, clippy, codegen --check, layering, deny, tests).
 //! - `codegen [--check]`: writes the Rust (and doc tables) generated from `crates/*/spec/*.toml`.
 //! - `layering`: fails on any dependency edge between our crates that DESIGN.md does not allow.
+//! - `deny`: `cargo deny` (licenses, bans, sources, advisories) when installed; see
+//!   docs/supply-chain.md.
 //! - `bench`: runs the benchmarks and writes their JSON under `target/bench/`.
 
 mod bench;
@@ -19,9 +21,11 @@ fn main() -> ExitCode {
         Some("ci") => ci(&root),
         Some("codegen") => codegen::run(&root, args.iter().any(|a| a == "--check")),
         Some("layering") => layering::run(&root),
+        Some("deny") => deny(&root),
         Some("bench") => bench::run(&root, &args[1..]),
         _ => Err(
-            "usage: cargo xtask <ci | codegen [--check] | layering | bench [--quick]>".to_string(),
+            "usage: cargo xtask <ci | codegen [--check] | layering | deny | bench [--quick]>"
+                .to_string(),
         ),
     };
     match result {
@@ -35,10 +39,7 @@ fn main() -> ExitCode {
 
 fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or(manifest)
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
 /// Runs a command in the workspace root, failing with its name if it fails.
@@ -69,10 +70,18 @@ fn ci(root: &Path) -> Result<(), String> {
     run_cmd(root, "cargo", &["fmt", "--all", "--", "--check"])?;
     codegen::run(root, true)?;
     layering::run(root)?;
+    deny(root)?;
     run_cmd(
         root,
         "cargo",
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
     )?;
     if has_nextest(root) {
         run_cmd(
@@ -86,4 +95,114 @@ fn ci(root: &Path) -> Result<(), String> {
     }
     eprintln!("xtask: ci passed");
     Ok(())
+}
+
+/// `cargo deny` with the workspace's deny.toml, if cargo-deny is installed (else skipped, saying
+/// so). Licenses, bans and sources need nothing beyond crates.io and always run. Advisories need
+/// the RustSec database, which cargo-deny clones from GitHub: checked against a fresh copy when
+/// it can be fetched, else against a local copy (offline), else skipped with the reason. Only a
+/// finding fails this step, never the network.
+fn deny(root: &Path) -> Result<(), String> {
+    let installed = Command::new("cargo")
+        .args(["deny", "--version"])
+        .current_dir(root)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !installed {
+        eprintln!(
+            "xtask: deny skipped: cargo-deny not installed (cargo install cargo-deny --locked)"
+        );
+        return Ok(());
+    }
+    let check = ["deny", "check", "--hide-inclusion-graph", "--show-stats"];
+    run_cmd(
+        root,
+        "cargo",
+        &[&check[..], &["licenses", "bans", "sources"]].concat(),
+    )
+    .map_err(|e| format!("{e}; `cargo deny check bans` shows who pulls each crate in"))?;
+    let offline_advisories = ["deny", "--offline", "check", "--show-stats", "advisories"];
+    eprintln!("xtask: $ cargo deny fetch db");
+    let fetch = Command::new("cargo")
+        .args(["deny", "fetch", "db"])
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("could not start cargo deny fetch: {e}"))?;
+    if fetch.status.success() {
+        return run_cmd(root, "cargo", &offline_advisories);
+    }
+    let stderr = String::from_utf8_lossy(&fetch.stderr);
+    let why = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no output");
+    eprintln!(
+        "xtask: deny: the advisory database could not be fetched ({})",
+        why.trim()
+    );
+    let dbs = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_default()
+        .join("advisory-dbs");
+    let local = std::fs::read_dir(&dbs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.join(".git").exists()
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("advisory-db-"))
+        });
+    let Some(local) = local else {
+        eprintln!(
+            "xtask: deny: advisories SKIPPED: no local advisory database under {} either \
+             (licenses, bans and sources were checked; run `cargo deny check advisories` \
+             where GitHub is reachable)",
+            dbs.display()
+        );
+        return Ok(());
+    };
+    // cargo-deny's own staleness guard dates the copy by its last fetch attempt (even a failed
+    // one), so say how old its content is.
+    let newest = Command::new("git")
+        .args(["log", "-1", "--format=%cs, %cr"])
+        .current_dir(&local)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .ok()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "unknown".to_string());
+    eprintln!(
+        "xtask: deny: checking advisories offline against the local copy {} (newest commit: {})",
+        local.display(),
+        newest
+    );
+    eprintln!("xtask: $ cargo {}", offline_advisories.join(" "));
+    let out = Command::new("cargo")
+        .args(offline_advisories)
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("could not start cargo deny: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprint!("{stderr}");
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    if out.status.success() {
+        Ok(())
+    } else if stderr.contains("repository is stale") {
+        eprintln!(
+            "xtask: deny: advisories SKIPPED: the local advisory database is older than \
+             cargo-deny's maximum-db-staleness and cannot be refreshed without GitHub"
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "`cargo {}` failed ({})",
+            offline_advisories.join(" "),
+            out.status
+        ))
+    }
 }

@@ -20,6 +20,8 @@ mod client;
 mod clock_env;
 pub mod download;
 pub mod providers;
+#[cfg(feature = "webhooks")]
+pub mod webhook_wiring;
 
 pub use client::{Client, ClientBuilder, Job};
 pub use clock_env::{SIM_CLOCK_ENV, clock_from_env};
