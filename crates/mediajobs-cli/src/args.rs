@@ -35,8 +35,84 @@ pub enum Command {
     Cancel(JobArgs),
     /// List recent jobs (VideoGen, Vidiking).
     List(ListArgs),
+    /// Run a batch file (JSON Lines) with a journal: nothing lost, nothing paid twice.
+    Run(RunArgs),
+    /// Pick up every unfinished job of a journal after a crash or a stop.
+    Resume(ResumeArgs),
+    /// Receive and verify provider webhooks, printing each accepted event.
+    Webhooks(WebhooksArgs),
     /// Serve the simulator of all three providers on one port.
     Sim(SimArgs),
+}
+
+/// Options shared by `run` and `resume`.
+#[derive(Debug, Args)]
+pub struct BatchOptions {
+    /// The journal file (SQLite); created by `run` when absent.
+    #[arg(long)]
+    pub journal: std::path::PathBuf,
+    /// Save every result into this folder (`DIR/<provider>/<key>.<ext>`).
+    #[arg(long)]
+    pub download: Option<std::path::PathBuf>,
+    /// Receive webhooks on this address (e.g. 127.0.0.1:0); polling becomes a safety net.
+    #[arg(long)]
+    pub webhooks_addr: Option<std::net::SocketAddr>,
+    /// The public URL providers should call (https in production); default: the bound address.
+    #[arg(long)]
+    pub webhook_url: Option<String>,
+    /// With webhooks on, poll each job at most this often (seconds), as a safety net.
+    #[arg(long, default_value_t = 300)]
+    pub safety_poll: u64,
+    /// Give up waiting for a job after this many seconds (client clock); `resume` goes on.
+    #[arg(long, default_value_t = 21600)]
+    pub deadline: u64,
+}
+
+/// `mediajobs run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The batch file: one `{"provider", "tool"?, "key"?, "request"}` per line; `-` for stdin.
+    pub batch: String,
+    /// Shared options.
+    #[command(flatten)]
+    pub options: BatchOptions,
+    /// Refuse a batch with a malformed line instead of reporting and skipping it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// `mediajobs resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Shared options.
+    #[command(flatten)]
+    pub options: BatchOptions,
+    /// Send uncertain submits that cannot be reconciled (VibePeak) again; they may be paid twice.
+    #[arg(long)]
+    pub resubmit_uncertain: bool,
+}
+
+/// `mediajobs webhooks`.
+#[derive(Debug, Args)]
+pub struct WebhooksArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: WebhooksCommand,
+}
+
+/// `mediajobs webhooks …`.
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Serve the webhook routes; secrets from VIBEPEAK_/VIDEOGEN_/VIDIKING_WEBHOOK_SECRET.
+    Serve(ServeArgs),
+}
+
+/// `mediajobs webhooks serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: std::net::SocketAddr,
 }
 
 /// A provider and a job id.

@@ -1,6 +1,7 @@
 //! The `mediajobs` binary: see `mediajobs --help` and docs/cli.md.
 
 mod args;
+mod batch_cmd;
 mod exit;
 mod jobs_cmd;
 mod sim_cmd;
@@ -9,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, WebhooksCommand};
 use crate::exit::CliError;
 
 fn main() -> ExitCode {
@@ -45,15 +46,19 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<u8, CliError> {
     let json = cli.json;
+    let quiet = cli.quiet;
     match cli.command {
         Command::Submit(args) => jobs_cmd::submit(args, json).await,
-        Command::Status(args) if args.journal.is_some() => {
-            Err(CliError::usage("status --journal is not available yet"))
-        }
+        Command::Status(args) if args.journal.is_some() => batch_cmd::status_journal(&args, json),
         Command::Status(args) => jobs_cmd::status(args, json).await,
         Command::Wait(args) => jobs_cmd::wait(args, json).await,
         Command::Cancel(args) => jobs_cmd::cancel(args, json).await,
         Command::List(args) => jobs_cmd::list(args, json).await,
+        Command::Run(args) => batch_cmd::run(args, json, quiet).await,
+        Command::Resume(args) => batch_cmd::resume(args, json, quiet).await,
+        Command::Webhooks(args) => match args.command {
+            WebhooksCommand::Serve(args) => batch_cmd::webhooks_serve(args).await,
+        },
         Command::Sim(args) => sim_cmd::run(args).await,
     }
 }

@@ -20,6 +20,8 @@ mod client;
 mod clock_env;
 pub mod download;
 pub mod providers;
+#[cfg(feature = "journal")]
+pub mod runner;
 #[cfg(feature = "webhooks")]
 pub mod webhook_wiring;
 

@@ -63,9 +63,65 @@ pub fn forward_to_scheduler(
                 (true, _) => &counters.updates,
             };
             counter.fetch_add(1, Ordering::Relaxed);
-            if verified && matches!(outcome, Observed::Finished | Observed::Updated | Observed::CheckSoon) {
+            if verified
+                && matches!(
+                    outcome,
+                    Observed::Finished | Observed::Updated | Observed::CheckSoon
+                )
+            {
                 on_accepted(&item);
             }
         }
     })
+}
+
+/// A verifier whose real one arrives after the receiver is serving: VideoGen's signing secret
+/// is only known once an endpoint is registered, and registering needs the bound URL. Until
+/// then every delivery is refused as unverifiable ([`WebhookError::NoSecret`]).
+#[derive(Debug)]
+pub struct DeferredVerifier {
+    provider: mediajobs_core::Provider,
+    inner: std::sync::OnceLock<Arc<dyn WebhookVerifier>>,
+}
+
+use mediajobs_core::{WebhookError, WebhookEvent, WebhookVerifier};
+
+impl DeferredVerifier {
+    /// A verifier for `provider` with no secret yet.
+    pub fn new(provider: mediajobs_core::Provider) -> Self {
+        DeferredVerifier {
+            provider,
+            inner: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Installs the real verifier; `false` if one was already installed.
+    pub fn set(&self, verifier: Arc<dyn WebhookVerifier>) -> bool {
+        self.inner.set(verifier).is_ok()
+    }
+}
+
+impl WebhookVerifier for DeferredVerifier {
+    fn provider(&self) -> mediajobs_core::Provider {
+        self.provider
+    }
+
+    fn verify(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+        now: mediajobs_core::Timestamp,
+    ) -> Result<(), WebhookError> {
+        match self.inner.get() {
+            Some(v) => v.verify(headers, body, now),
+            None => Err(WebhookError::NoSecret),
+        }
+    }
+
+    fn parse(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<WebhookEvent, WebhookError> {
+        match self.inner.get() {
+            Some(v) => v.parse(headers, body),
+            None => Err(WebhookError::NoSecret),
+        }
+    }
 }
