@@ -223,7 +223,10 @@ pub enum TransportFailure {
 impl TransportFailure {
     /// Whether the provider may have received and processed the request.
     pub fn maybe_delivered(self) -> bool {
-        matches!(self, TransportFailure::Timeout | TransportFailure::Interrupted)
+        matches!(
+            self,
+            TransportFailure::Timeout | TransportFailure::Interrupted
+        )
     }
 }
 
@@ -428,7 +431,10 @@ mod tests {
             provider: Provider::VibePeak,
             message: "timeout".into(),
         };
-        assert!(!uncertain.is_transient(), "an uncertain submit must never be retried blindly");
+        assert!(
+            !uncertain.is_transient(),
+            "an uncertain submit must never be retried blindly"
+        );
         let refused = Error::Transport {
             provider: Provider::Vidiking,
             operation: Operation::Status,
@@ -453,7 +459,14 @@ mod tests {
         e.field = Some("script".into());
         e.retry_after = Some(Duration::from_secs(30));
         let text = Error::from(e).to_string();
-        for part in ["vibepeak", "submit", "400", "SCRIPT_TOO_SHORT", "`script`", "30s"] {
+        for part in [
+            "vibepeak",
+            "submit",
+            "400",
+            "SCRIPT_TOO_SHORT",
+            "`script`",
+            "30s",
+        ] {
             assert!(text.contains(part), "{text:?} lacks {part:?}");
         }
         let err = api(ErrorKind::RateLimited, 429);

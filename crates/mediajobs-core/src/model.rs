@@ -305,7 +305,10 @@ mod tests {
     fn provider_names_round_trip() {
         for p in Provider::ALL {
             assert_eq!(p.as_str().parse::<Provider>(), Ok(p));
-            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{}\"", p.as_str()));
+            assert_eq!(
+                serde_json::to_string(&p).unwrap(),
+                format!("\"{}\"", p.as_str())
+            );
         }
         assert!("openai".parse::<Provider>().is_err());
         assert_eq!(" VideoGen ".parse::<Provider>(), Ok(Provider::VideoGen));
@@ -323,7 +326,10 @@ mod tests {
         .into_iter()
         .filter(|s| s.is_terminal())
         .collect();
-        assert_eq!(terminal, [Status::Succeeded, Status::Failed, Status::Cancelled]);
+        assert_eq!(
+            terminal,
+            [Status::Succeeded, Status::Failed, Status::Cancelled]
+        );
         for s in terminal {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }

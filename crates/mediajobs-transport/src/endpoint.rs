@@ -49,7 +49,11 @@ impl ErrorBody {
     /// Reads an error body of any shape; never fails.
     pub fn parse(body: &[u8]) -> ErrorBody {
         let Ok(v) = serde_json::from_slice::<Value>(body) else {
-            let text = String::from_utf8_lossy(body).trim().chars().take(200).collect::<String>();
+            let text = String::from_utf8_lossy(body)
+                .trim()
+                .chars()
+                .take(200)
+                .collect::<String>();
             return ErrorBody {
                 message: (!text.is_empty()).then_some(text),
                 ..ErrorBody::default()
@@ -149,8 +153,10 @@ impl Endpoint {
 
     /// Adds a header sent with every request (e.g. Vidiking's `x-sandbox: true`).
     pub fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
-        self.headers
-            .insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+        self.headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
         self
     }
 
@@ -215,7 +221,11 @@ impl Endpoint {
 
     /// Sends `request` for `operation`. A transport failure becomes [`Error::Transport`]; for a
     /// submit that may have been delivered, [`Error::UncertainSubmit`].
-    pub async fn send(&self, operation: Operation, request: HttpRequest) -> Result<HttpResponse, Error> {
+    pub async fn send(
+        &self,
+        operation: Operation,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, Error> {
         let span = tracing::debug_span!("http", provider = %self.provider, %operation, method = %request.method);
         match self.transport.send(request).instrument(span).await {
             Ok(resp) => {
@@ -293,7 +303,12 @@ impl Endpoint {
     /// The error an answer that is not 2xx stands for, classified with the adapter's `rules`
     /// (by code, else by HTTP status), with the wait from `Retry-After`, else (for 429) from
     /// `X-RateLimit-Reset`.
-    pub fn api_error(&self, operation: Operation, resp: &HttpResponse, rules: &[ErrorRule]) -> Error {
+    pub fn api_error(
+        &self,
+        operation: Operation,
+        resp: &HttpResponse,
+        rules: &[ErrorRule],
+    ) -> Error {
         let body = ErrorBody::parse(&resp.body);
         let rule = body
             .code
@@ -402,7 +417,10 @@ mod tests {
             assert!(auth.is_sensitive());
             assert_eq!(auth.to_str().unwrap(), "Bearer vpk_test_SECRET");
             assert!(!format!("{req:?}").contains("SECRET"));
-            Err(TransportError::new(TransportFailure::Connect, "could not connect"))
+            Err(TransportError::new(
+                TransportFailure::Connect,
+                "could not connect",
+            ))
         });
         let ep = endpoint(mock);
         let err = ep.get(Operation::Status, "/v1/tasks/t").await.unwrap_err();
@@ -415,23 +433,41 @@ mod tests {
     #[tokio::test]
     async fn a_submit_that_may_have_arrived_is_uncertain_others_are_transport_errors() {
         let mut mock = MockTransport::new();
-        mock.expect_send()
-            .returning(|_| Err(TransportError::new(TransportFailure::Timeout, "no answer in time")));
+        mock.expect_send().returning(|_| {
+            Err(TransportError::new(
+                TransportFailure::Timeout,
+                "no answer in time",
+            ))
+        });
         let ep = endpoint(mock);
         let e = ep
-            .send_json(Operation::Submit, Method::POST, "/v1/x", &serde_json::json!({}))
+            .send_json(
+                Operation::Submit,
+                Method::POST,
+                "/v1/x",
+                &serde_json::json!({}),
+            )
             .await
             .unwrap_err();
         assert!(matches!(e, Error::UncertainSubmit { .. }) && !e.is_transient());
         let e = ep.get(Operation::Status, "/v1/x").await.unwrap_err();
-        assert!(matches!(e, Error::Transport { failure: TransportFailure::Timeout, .. }));
+        assert!(matches!(
+            e,
+            Error::Transport {
+                failure: TransportFailure::Timeout,
+                ..
+            }
+        ));
         assert!(e.is_transient());
     }
 
     #[test]
     fn urls_join_and_bad_base_urls_are_config_errors() {
         let ep = endpoint(MockTransport::new());
-        assert_eq!(ep.url("/v1/tasks/t"), "http://127.0.0.1:1/vibepeak/v1/tasks/t");
+        assert_eq!(
+            ep.url("/v1/tasks/t"),
+            "http://127.0.0.1:1/vibepeak/v1/tasks/t"
+        );
         assert_eq!(ep.url("https://cdn/x"), "https://cdn/x");
         let e = Endpoint::new(
             Provider::VideoGen,

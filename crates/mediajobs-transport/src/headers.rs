@@ -105,7 +105,10 @@ mod tests {
 
     #[test]
     fn retry_after_seconds() {
-        assert_eq!(parse_retry_after("30", now()), Some(Duration::from_secs(30)));
+        assert_eq!(
+            parse_retry_after("30", now()),
+            Some(Duration::from_secs(30))
+        );
         assert_eq!(parse_retry_after(" 0 ", now()), Some(Duration::ZERO));
     }
 
@@ -127,7 +130,10 @@ mod tests {
         for bad in ["", "soon", "-5", "1.5", "30s", "Sun, 99 Foo 2026"] {
             assert_eq!(parse_retry_after(bad, now()), None, "{bad:?}");
         }
-        assert_eq!(parse_retry_after("999999999999", now()), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            parse_retry_after("999999999999", now()),
+            Some(MAX_RETRY_AFTER)
+        );
         assert_eq!(
             parse_retry_after("99999999999999999999999999", now()),
             Some(MAX_RETRY_AFTER)

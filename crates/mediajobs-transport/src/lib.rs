@@ -29,7 +29,9 @@ mod reqwest_transport;
 pub mod signature;
 
 pub use endpoint::{Endpoint, ErrorBody, ErrorRule};
-pub use http_types::{Download, DownloadOutcome, HttpRequest, HttpResponse, Transport, TransportError};
 #[cfg(any(test, feature = "mock"))]
 pub use http_types::MockTransport;
+pub use http_types::{
+    Download, DownloadOutcome, HttpRequest, HttpResponse, Transport, TransportError,
+};
 pub use reqwest_transport::{ReqwestTransport, TransportConfig};

@@ -108,11 +108,7 @@ impl Transport for ReqwestTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let method = request.method.clone();
         let url = request.url.clone();
-        let response = self
-            .build(request)
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
+        let response = self.build(request).send().await.map_err(|e| classify(&e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         if let Some(len) = response.content_length() {
@@ -155,11 +151,7 @@ impl Transport for ReqwestTransport {
         dest: &Path,
         max_bytes: u64,
     ) -> Result<DownloadOutcome, TransportError> {
-        let response = self
-            .build(request)
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
+        let response = self.build(request).send().await.map_err(|e| classify(&e))?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             return Ok(DownloadOutcome::Refused { status });
@@ -182,7 +174,9 @@ impl Transport for ReqwestTransport {
         let result = write_stream(response, &tmp, announced, max_bytes).await;
         match result {
             Ok((bytes, sha256)) => {
-                tokio::fs::rename(&tmp, dest).await.map_err(|e| io_err(dest, e))?;
+                tokio::fs::rename(&tmp, dest)
+                    .await
+                    .map_err(|e| io_err(dest, e))?;
                 sync_parent(dest).await;
                 Ok(DownloadOutcome::Saved(Download {
                     bytes,

@@ -72,7 +72,12 @@ mod tests {
     fn verify_accepts_only_the_right_mac() {
         let sig = sign_hex(b"k", &[b"1.", b"body"]);
         assert!(verify_hex(b"k", &[b"1.body"], &sig, None));
-        assert!(verify_hex(b"k", &[b"1.body"], &format!("sha256={sig}"), Some("sha256=")));
+        assert!(verify_hex(
+            b"k",
+            &[b"1.body"],
+            &format!("sha256={sig}"),
+            Some("sha256=")
+        ));
         assert!(verify_hex(b"k", &[b"1.body"], &sig.to_uppercase(), None));
         assert!(!verify_hex(b"k", &[b"1.bodY"], &sig, None));
         assert!(!verify_hex(b"x", &[b"1.body"], &sig, None));

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use http::Method;
 use mediajobs_core::TransportFailure;
-use mediajobs_transport::{DownloadOutcome, HttpRequest, ReqwestTransport, Transport, TransportConfig};
+use mediajobs_transport::{
+    DownloadOutcome, HttpRequest, ReqwestTransport, Transport, TransportConfig,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -16,7 +18,9 @@ async fn server(answer: Option<&'static [u8]>) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let mut buf = [0u8; 4096];
                 let _ = sock.read(&mut buf).await;
@@ -64,7 +68,11 @@ async fn reads_status_headers_and_body() {
 #[tokio::test]
 async fn connection_refused_is_a_transient_connect_failure() {
     // Bind then drop to get a port nobody listens on.
-    let addr = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let err = transport(Duration::from_secs(5), 1024)
         .send(HttpRequest::new(Method::GET, format!("http://{addr}/")))
         .await
@@ -117,16 +125,34 @@ async fn downloads_are_whole_checked_and_refusals_reported() {
         b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
     ))
     .await;
-    let got = t.download(HttpRequest::new(Method::GET, url), &dest, 1024).await.unwrap();
-    let DownloadOutcome::Saved(d) = got else { panic!("{got:?}") };
+    let got = t
+        .download(HttpRequest::new(Method::GET, url), &dest, 1024)
+        .await
+        .unwrap();
+    let DownloadOutcome::Saved(d) = got else {
+        panic!("{got:?}")
+    };
     assert_eq!(d.bytes, 3);
     // sha256("abc")
-    assert_eq!(d.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(
+        d.sha256,
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
     assert_eq!(d.content_type.as_deref(), Some("image/png"));
     assert_eq!(std::fs::read(&dest).unwrap(), b"abc");
 
-    let url = server(Some(b"HTTP/1.1 410 Gone\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")).await;
-    let got = t.download(HttpRequest::new(Method::GET, url), &dir.path().join("x"), 1024).await.unwrap();
+    let url = server(Some(
+        b"HTTP/1.1 410 Gone\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    ))
+    .await;
+    let got = t
+        .download(
+            HttpRequest::new(Method::GET, url),
+            &dir.path().join("x"),
+            1024,
+        )
+        .await
+        .unwrap();
     assert_eq!(got, DownloadOutcome::Refused { status: 410 });
     assert!(!dir.path().join("x").exists());
 
@@ -136,7 +162,15 @@ async fn downloads_are_whole_checked_and_refusals_reported() {
     ))
     .await;
     let short = dir.path().join("short");
-    assert!(t.download(HttpRequest::new(Method::GET, url), &short, 1024).await.is_err());
+    assert!(
+        t.download(HttpRequest::new(Method::GET, url), &short, 1024)
+            .await
+            .is_err()
+    );
     assert!(!short.exists());
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temp file left"
+    );
 }
