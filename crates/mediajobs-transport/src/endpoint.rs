@@ -482,3 +482,104 @@ mod tests {
         assert!(e.to_string().contains("vibepeak status"), "{e}");
     }
 }
+
+/// The configuration every adapter's builder shares: key, base URL, transport, clock, and
+/// reading `{PROVIDER}_API_KEY` / `{PROVIDER}_BASE_URL`. Adapters wrap it and add their own
+/// settings, so the rules (which variable, which error) are written once.
+///
+/// ```
+/// use mediajobs_core::Provider;
+/// use mediajobs_transport::EndpointBuilder;
+/// let env = |name: &str| (name == "VIDIKING_API_KEY").then(|| "vk_1".to_string());
+/// let ep = EndpointBuilder::new(Provider::Vidiking).from_lookup(env).build("https://api.vidiking.com").unwrap();
+/// assert_eq!(ep.base_url(), "https://api.vidiking.com");
+/// let missing = EndpointBuilder::new(Provider::VideoGen).build("https://api.videogen.io").unwrap_err();
+/// assert!(missing.to_string().contains("VIDEOGEN_API_KEY"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct EndpointBuilder {
+    provider: Provider,
+    api_key: Option<Secret>,
+    base_url: Option<String>,
+    transport: Option<Arc<dyn Transport>>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl EndpointBuilder {
+    /// An empty configuration for `provider`.
+    pub fn new(provider: Provider) -> Self {
+        EndpointBuilder {
+            provider,
+            api_key: None,
+            base_url: None,
+            transport: None,
+            clock: None,
+        }
+    }
+
+    /// Sets the API key.
+    pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Sets the host root (default: the provider's real host).
+    pub fn base_url(mut self, url: &str) -> Self {
+        self.base_url = Some(url.to_string());
+        self
+    }
+
+    /// Sets the transport (default: [`crate::ReqwestTransport::with_defaults`]).
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Sets the clock (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Fills the key and base URL from `{PROVIDER}_API_KEY` and `{PROVIDER}_BASE_URL` where
+    /// `lookup` has them (non-empty) and they are not set yet: values set in code win.
+    pub fn from_lookup(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let prefix = self.provider.env_prefix();
+        let get = |suffix: &str| {
+            lookup(&format!("{prefix}_{suffix}"))
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        if self.api_key.is_none() {
+            self.api_key = get("API_KEY").map(Secret::new);
+        }
+        if self.base_url.is_none() {
+            self.base_url = get("BASE_URL");
+        }
+        self
+    }
+
+    /// The endpoint. Fails with [`Error::Config`] naming `{PROVIDER}_API_KEY` when no key was
+    /// given, or the base URL variable when the URL is not http(s).
+    pub fn build(self, default_base_url: &str) -> Result<Endpoint, Error> {
+        let provider = self.provider;
+        let key = self.api_key.filter(|k| !k.is_empty()).ok_or_else(|| {
+            Error::Config(format!(
+                "{provider}: no API key; set {}_API_KEY (or call .api_key(..))",
+                provider.env_prefix()
+            ))
+        })?;
+        let transport: Arc<dyn Transport> = match self.transport {
+            Some(t) => t,
+            None => Arc::new(crate::ReqwestTransport::with_defaults().map_err(|e| {
+                Error::Config(format!("{provider}: could not build the HTTP client: {e}"))
+            })?),
+        };
+        let base = self.base_url.as_deref().unwrap_or(default_base_url);
+        let endpoint = Endpoint::new(provider, base, key, transport)?;
+        Ok(match self.clock {
+            Some(clock) => endpoint.with_clock(clock),
+            None => endpoint,
+        })
+    }
+}

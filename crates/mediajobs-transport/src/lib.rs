@@ -28,7 +28,7 @@ mod http_types;
 mod reqwest_transport;
 pub mod signature;
 
-pub use endpoint::{Endpoint, ErrorBody, ErrorRule};
+pub use endpoint::{Endpoint, EndpointBuilder, ErrorBody, ErrorRule};
 #[cfg(any(test, feature = "mock"))]
 pub use http_types::MockTransport;
 pub use http_types::{

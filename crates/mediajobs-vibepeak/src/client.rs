@@ -10,7 +10,7 @@ use mediajobs_core::{
     SubmitRequest,
 };
 use mediajobs_transport::headers::retry_after;
-use mediajobs_transport::{Endpoint, HttpRequest, HttpResponse, ReqwestTransport, Transport};
+use mediajobs_transport::{Endpoint, EndpointBuilder, HttpRequest, HttpResponse, Transport};
 use serde_json::Value;
 
 use crate::errors::api_error;
@@ -47,41 +47,47 @@ pub struct VibePeakClient {
 }
 
 /// Builds a [`VibePeakClient`].
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct VibePeakClientBuilder {
-    api_key: Option<Secret>,
-    base_url: Option<String>,
-    transport: Option<Arc<dyn Transport>>,
-    clock: Option<Arc<dyn Clock>>,
+    endpoint: EndpointBuilder,
+}
+
+impl Default for VibePeakClientBuilder {
+    fn default() -> Self {
+        VibePeakClientBuilder {
+            endpoint: EndpointBuilder::new(Provider::VibePeak),
+        }
+    }
 }
 
 impl VibePeakClientBuilder {
-    /// The API key (`vpk_live_…` or `vpk_test_…`).
+    /// The API key.
     pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
-        self.api_key = Some(key.into());
+        self.endpoint = self.endpoint.api_key(key);
         self
     }
 
-    /// The host root (default [`DEFAULT_BASE_URL`]; the simulator's `…/vibepeak` in tests).
+    /// The host root (default [`DEFAULT_BASE_URL`]); the simulator's `http://127.0.0.1:P/vibepeak`
+    /// in tests. Paths start with `/v1`.
     pub fn base_url(mut self, url: &str) -> Self {
-        self.base_url = Some(url.to_string());
+        self.endpoint = self.endpoint.base_url(url);
         self
     }
 
-    /// The transport (default: [`ReqwestTransport::with_defaults`]).
+    /// The transport (default: [`mediajobs_transport::ReqwestTransport::with_defaults`]).
     pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
-        self.transport = Some(transport);
+        self.endpoint = self.endpoint.transport(transport);
         self
     }
 
     /// The clock (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
+        self.endpoint = self.endpoint.clock(clock);
         self
     }
 
-    /// Takes the key from `VIBEPEAK_API_KEY` and the base URL from `VIBEPEAK_BASE_URL`, where
-    /// set (and not empty).
+    /// Fills the key and base URL from `VIBEPEAK_API_KEY` and `VIBEPEAK_BASE_URL` where set (values
+    /// set on the builder win).
     pub fn from_env(self) -> Self {
         self.from_lookup(|name| std::env::var(name).ok())
     }
@@ -89,40 +95,16 @@ impl VibePeakClientBuilder {
     /// Like [`from_env`](Self::from_env), reading variables through `lookup` (for tests and
     /// embedders with their own configuration).
     pub fn from_lookup(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        if let Some(key) = get(ENV_API_KEY) {
-            self.api_key = Some(Secret::new(key));
-        }
-        if let Some(url) = get(ENV_BASE_URL) {
-            self.base_url = Some(url);
-        }
+        self.endpoint = self.endpoint.from_lookup(lookup);
         self
     }
 
     /// The client. Fails with [`Error::Config`] when no key was given (naming
     /// `VIBEPEAK_API_KEY`) or the base URL is not an http(s) URL.
     pub fn build(self) -> Result<VibePeakClient, Error> {
-        let key = self.api_key.filter(|k| !k.is_empty()).ok_or_else(|| {
-            Error::Config(format!(
-                "vibepeak: no API key; set {ENV_API_KEY} (or call .api_key(..))"
-            ))
-        })?;
-        let transport: Arc<dyn Transport> = match self.transport {
-            Some(t) => t,
-            None => Arc::new(ReqwestTransport::with_defaults().map_err(|e| {
-                Error::Config(format!("vibepeak: could not build the HTTP client: {e}"))
-            })?),
-        };
-        let base = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
-        let mut endpoint = Endpoint::new(Provider::VibePeak, base, key, transport)?;
-        if let Some(clock) = self.clock {
-            endpoint = endpoint.with_clock(clock);
-        }
-        Ok(VibePeakClient { endpoint })
+        Ok(VibePeakClient {
+            endpoint: self.endpoint.build(DEFAULT_BASE_URL)?,
+        })
     }
 }
 

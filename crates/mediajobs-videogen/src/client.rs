@@ -9,10 +9,10 @@ use futures::Stream;
 use http::Method;
 use mediajobs_core::{
     Capabilities, Clock, Error, ErrorKind, JobId, ListPage, ListQuery, Operation, Output, Provider,
-    ProviderApi, ProviderStatus, Secret, Snapshot, Status, SubmitRequest, SystemClock, Timestamp,
+    ProviderApi, ProviderStatus, Secret, Snapshot, Status, SubmitRequest, Timestamp,
 };
 use mediajobs_transport::headers::{RateLimit, retry_after};
-use mediajobs_transport::{Endpoint, HttpResponse, ReqwestTransport, Transport};
+use mediajobs_transport::{Endpoint, EndpointBuilder, HttpResponse, Transport};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -138,84 +138,60 @@ impl CreatedEndpoint {
 /// assert_eq!(client.base_url(), "http://127.0.0.1:8080/videogen");
 /// assert!(!format!("{client:?}").contains("vg_test_key"));
 /// ```
-#[derive(Default)]
+#[derive(Debug, Clone)]
 pub struct VideoGenClientBuilder {
-    api_key: Option<Secret>,
-    base_url: Option<String>,
-    transport: Option<Arc<dyn Transport>>,
-    clock: Option<Arc<dyn Clock>>,
+    endpoint: EndpointBuilder,
 }
 
-impl fmt::Debug for VideoGenClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VideoGenClientBuilder")
-            .field("api_key", &self.api_key)
-            .field("base_url", &self.base_url)
-            .field("transport", &self.transport)
-            .field("clock", &self.clock)
-            .finish()
+impl Default for VideoGenClientBuilder {
+    fn default() -> Self {
+        VideoGenClientBuilder {
+            endpoint: EndpointBuilder::new(Provider::VideoGen),
+        }
     }
 }
 
 impl VideoGenClientBuilder {
-    /// The API key (sent as `Authorization: Bearer …`).
+    /// The API key.
     pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
-        self.api_key = Some(key.into());
+        self.endpoint = self.endpoint.api_key(key);
         self
     }
 
-    /// The host root (default [`DEFAULT_BASE_URL`]); paths start with `/v1`.
+    /// The host root (default [`DEFAULT_BASE_URL`]); the simulator's `http://127.0.0.1:P/videogen`
+    /// in tests. Paths start with `/v1`.
     pub fn base_url(mut self, url: &str) -> Self {
-        self.base_url = Some(url.to_string());
+        self.endpoint = self.endpoint.base_url(url);
         self
     }
 
-    /// The transport (default: [`ReqwestTransport::with_defaults`]).
+    /// The transport (default: [`mediajobs_transport::ReqwestTransport::with_defaults`]).
     pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
-        self.transport = Some(transport);
+        self.endpoint = self.endpoint.transport(transport);
         self
     }
 
     /// The clock (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
+        self.endpoint = self.endpoint.clock(clock);
         self
     }
 
-    /// Takes `VIDEOGEN_API_KEY` and `VIDEOGEN_BASE_URL` from the environment where set and
-    /// not empty (they override earlier settings).
+    /// Fills the key and base URL from `VIDEOGEN_API_KEY` and `VIDEOGEN_BASE_URL` where set (values
+    /// set on the builder win).
     pub fn from_env(self) -> Self {
         self.from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Like [`VideoGenClientBuilder::from_env`] with another source of variables.
     pub fn from_lookup(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        if let Some(key) = get(ENV_API_KEY) {
-            self.api_key = Some(Secret::new(key.trim()));
-        }
-        if let Some(url) = get(ENV_BASE_URL) {
-            self.base_url = Some(url.trim().to_string());
-        }
+        self.endpoint = self.endpoint.from_lookup(lookup);
         self
     }
 
     /// Builds the client. A missing key is an [`Error::Config`] naming `VIDEOGEN_API_KEY`.
     pub fn build(self) -> Result<VideoGenClient, Error> {
-        let key = self.api_key.filter(|k| !k.is_empty()).ok_or_else(|| {
-            Error::Config(format!(
-                "videogen: no API key; set {ENV_API_KEY} (or call .api_key(…) on the builder)"
-            ))
-        })?;
-        let transport = match self.transport {
-            Some(t) => t,
-            None => Arc::new(ReqwestTransport::with_defaults().map_err(|e| {
-                Error::Config(format!("videogen: could not build the HTTP client: {e}"))
-            })?),
-        };
-        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let base = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
-        let endpoint = Endpoint::new(Provider::VideoGen, base, key, transport)?.with_clock(clock);
+        let endpoint = self.endpoint.build(DEFAULT_BASE_URL)?;
         Ok(VideoGenClient {
             inner: Arc::new(Inner {
                 endpoint,

@@ -10,7 +10,7 @@ use mediajobs_core::{
     Secret, Snapshot, SubmitRequest,
 };
 use mediajobs_transport::headers::retry_after;
-use mediajobs_transport::{Endpoint, HttpResponse, ReqwestTransport, Transport};
+use mediajobs_transport::{Endpoint, EndpointBuilder, HttpResponse, Transport};
 use serde_json::{Map, Value};
 
 use crate::generated;
@@ -72,40 +72,54 @@ pub struct VidikingClient {
 }
 
 /// Builds a [`VidikingClient`]; see [`VidikingClient::builder`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct VidikingClientBuilder {
-    api_key: Option<Secret>,
-    base_url: Option<String>,
-    transport: Option<Arc<dyn Transport>>,
-    clock: Option<Arc<dyn Clock>>,
+    endpoint: EndpointBuilder,
     sandbox: Option<bool>,
     env_error: Option<String>,
 }
 
+impl Default for VidikingClientBuilder {
+    fn default() -> Self {
+        VidikingClientBuilder {
+            endpoint: EndpointBuilder::new(Provider::Vidiking),
+            sandbox: None,
+            env_error: None,
+        }
+    }
+}
+
 impl VidikingClientBuilder {
-    /// The API key (required).
+    /// The API key.
     pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
-        self.api_key = Some(key.into());
+        self.endpoint = self.endpoint.api_key(key);
         self
     }
 
-    /// The host root (default [`DEFAULT_BASE_URL`]); the simulator's is
-    /// `http://127.0.0.1:P/vidiking`.
+    /// The host root (default [`DEFAULT_BASE_URL`]); the simulator's `http://127.0.0.1:P/vidiking`
+    /// in tests. Paths start with `/v1`.
     pub fn base_url(mut self, url: &str) -> Self {
-        self.base_url = Some(url.to_string());
+        self.endpoint = self.endpoint.base_url(url);
         self
     }
 
-    /// The transport (default: [`ReqwestTransport::with_defaults`]).
+    /// The transport (default: [`mediajobs_transport::ReqwestTransport::with_defaults`]).
     pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
-        self.transport = Some(transport);
+        self.endpoint = self.endpoint.transport(transport);
         self
     }
 
     /// The clock (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
+        self.endpoint = self.endpoint.clock(clock);
         self
+    }
+
+    /// Fills the key and base URL from `VIDIKING_API_KEY` and `VIDIKING_BASE_URL` and `VIDIKING_SANDBOX`
+    /// (`true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`; anything else is a configuration
+    /// error at build) where set; values set on the builder win.
+    pub fn from_env(self) -> Self {
+        self.from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Sandbox mode: `x-sandbox: true` on every request. Sandbox renders are free, watermarked,
@@ -115,25 +129,9 @@ impl VidikingClientBuilder {
         self
     }
 
-    /// Fills what is not set yet from `VIDIKING_API_KEY`, `VIDIKING_BASE_URL` and
-    /// `VIDIKING_SANDBOX` (`true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`, any case; anything
-    /// else is a configuration error at [`VidikingClientBuilder::build`]). Values set on the
-    /// builder win over the environment.
-    pub fn from_env(self) -> Self {
-        self.from_env_with(|name| std::env::var(name).ok())
-    }
-
     /// [`VidikingClientBuilder::from_env`] with another source of variables (tests, config
     /// files).
-    pub fn from_env_with(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
-        if self.api_key.is_none() {
-            self.api_key = lookup(ENV_API_KEY)
-                .filter(|k| !k.trim().is_empty())
-                .map(Secret::from);
-        }
-        if self.base_url.is_none() {
-            self.base_url = lookup(ENV_BASE_URL).filter(|u| !u.trim().is_empty());
-        }
+    pub fn from_lookup(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
         if self.sandbox.is_none() {
             if let Some(v) = lookup(ENV_SANDBOX) {
                 match v.trim().to_ascii_lowercase().as_str() {
@@ -147,6 +145,7 @@ impl VidikingClientBuilder {
                 }
             }
         }
+        self.endpoint = self.endpoint.from_lookup(lookup);
         self
     }
 
@@ -156,22 +155,7 @@ impl VidikingClientBuilder {
         if let Some(e) = self.env_error {
             return Err(Error::Config(e));
         }
-        let api_key = self.api_key.filter(|k| !k.is_empty()).ok_or_else(|| {
-            Error::Config(format!(
-                "vidiking: no API key: set {ENV_API_KEY} (or call .api_key(…))"
-            ))
-        })?;
-        let transport: Arc<dyn Transport> = match self.transport {
-            Some(t) => t,
-            None => Arc::new(ReqwestTransport::with_defaults().map_err(|e| {
-                Error::Config(format!("vidiking: could not build the HTTP client: {e}"))
-            })?),
-        };
-        let base_url = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
-        let mut endpoint = Endpoint::new(Provider::Vidiking, base_url, api_key, transport)?;
-        if let Some(clock) = self.clock {
-            endpoint = endpoint.with_clock(clock);
-        }
+        let mut endpoint = self.endpoint.build(DEFAULT_BASE_URL)?;
         let sandbox = self.sandbox.unwrap_or(false);
         if sandbox {
             endpoint = endpoint.with_header("x-sandbox", "true");

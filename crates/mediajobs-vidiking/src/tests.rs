@@ -1043,7 +1043,7 @@ fn builder_configuration_and_environment() {
         }
     };
     let c = VidikingClient::builder()
-        .from_env_with(env(&[
+        .from_lookup(env(&[
             ("VIDIKING_API_KEY", KEY),
             ("VIDIKING_BASE_URL", BASE),
             ("VIDIKING_SANDBOX", "1"),
@@ -1064,14 +1064,14 @@ fn builder_configuration_and_environment() {
         let vars: &'static [(&'static str, &'static str)] =
             Box::leak(vec![("VIDIKING_API_KEY", "k"), ("VIDIKING_SANDBOX", v)].into_boxed_slice());
         let c = VidikingClient::builder()
-            .from_env_with(env(vars))
+            .from_lookup(env(vars))
             .build()
             .unwrap();
         assert_eq!(c.is_sandbox(), on, "{v:?}");
         assert_eq!(c.endpoint().base_url(), crate::DEFAULT_BASE_URL);
     }
     let e = VidikingClient::builder()
-        .from_env_with(env(&[
+        .from_lookup(env(&[
             ("VIDIKING_API_KEY", "k"),
             ("VIDIKING_SANDBOX", "maybe"),
         ]))
@@ -1079,7 +1079,7 @@ fn builder_configuration_and_environment() {
         .unwrap_err();
     assert!(e.to_string().contains("VIDIKING_SANDBOX"), "{e}");
     let e = VidikingClient::builder()
-        .from_env_with(env(&[]))
+        .from_lookup(env(&[]))
         .build()
         .unwrap_err();
     assert!(e.to_string().contains("VIDIKING_API_KEY"), "{e}");
@@ -1087,7 +1087,7 @@ fn builder_configuration_and_environment() {
     let c = VidikingClient::builder()
         .api_key("explicit")
         .sandbox(false)
-        .from_env_with(env(&[
+        .from_lookup(env(&[
             ("VIDIKING_API_KEY", "from_env"),
             ("VIDIKING_SANDBOX", "true"),
         ]))

@@ -110,11 +110,11 @@ impl VidikingWebhookVerifier {
 
     /// A verifier for the secret in `VIDIKING_WEBHOOK_SECRET`.
     pub fn from_env() -> Result<Self, Error> {
-        Self::from_env_with(|name| std::env::var(name).ok())
+        Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// [`VidikingWebhookVerifier::from_env`] with another source of variables.
-    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         lookup(ENV_WEBHOOK_SECRET)
             .filter(|s| !s.is_empty())
             .map(Self::new)
@@ -573,12 +573,12 @@ mod tests {
 
     #[test]
     fn from_env_and_debug_never_show_the_secret() {
-        let v = VidikingWebhookVerifier::from_env_with(|n| {
+        let v = VidikingWebhookVerifier::from_lookup(|n| {
             (n == ENV_WEBHOOK_SECRET).then(|| SECRET.to_string())
         })
         .unwrap();
         assert!(!format!("{v:?}").contains("vidiking_test"));
-        let e = VidikingWebhookVerifier::from_env_with(|_| None).unwrap_err();
+        let e = VidikingWebhookVerifier::from_lookup(|_| None).unwrap_err();
         assert!(e.to_string().contains(ENV_WEBHOOK_SECRET), "{e}");
     }
 }

@@ -52,7 +52,7 @@ pub fn provider_from(
         #[cfg(feature = "vidiking")]
         Provider::Vidiking => Ok(Arc::new(
             mediajobs_vidiking::VidikingClient::builder()
-                .from_env_with(lookup)
+                .from_lookup(lookup)
                 .clock(clock)
                 .transport(transport)
                 .build()?,
@@ -103,7 +103,7 @@ pub fn verifier_from(
         ))),
         #[cfg(feature = "vidiking")]
         Provider::Vidiking => Ok(Some(Arc::new(
-            mediajobs_vidiking::VidikingWebhookVerifier::from_env_with(lookup)?,
+            mediajobs_vidiking::VidikingWebhookVerifier::from_lookup(lookup)?,
         ))),
         #[allow(unreachable_patterns)]
         _ => Ok(None),
