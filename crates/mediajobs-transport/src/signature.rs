@@ -5,6 +5,55 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+/// How a signature's bytes are written in a header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignatureEncoding {
+    /// Hex digits, either case (the default).
+    #[default]
+    Hex,
+    /// Standard base64.
+    Base64,
+}
+
+impl SignatureEncoding {
+    /// Writes `mac` (lowercase hex, or standard base64).
+    pub fn encode(self, mac: &[u8]) -> String {
+        match self {
+            SignatureEncoding::Hex => hex::encode(mac),
+            SignatureEncoding::Base64 => base64::engine::general_purpose::STANDARD.encode(mac),
+        }
+    }
+
+    /// Reads a header's signature: trims it, strips `prefix` (any case) where present, and
+    /// decodes it; `None` when it is not valid in this encoding.
+    pub fn decode(self, given: &str, prefix: Option<&str>) -> Option<Vec<u8>> {
+        let given = given.trim();
+        let given = match prefix {
+            Some(p) if given.len() >= p.len() && given.is_char_boundary(p.len()) => {
+                let (head, tail) = given.split_at(p.len());
+                if head.eq_ignore_ascii_case(p) {
+                    tail
+                } else {
+                    given
+                }
+            }
+            _ => given,
+        };
+        match self {
+            SignatureEncoding::Hex => hex::decode(given).ok(),
+            SignatureEncoding::Base64 => {
+                base64::engine::general_purpose::STANDARD.decode(given).ok()
+            }
+        }
+    }
+
+    /// Whether `given` is the HMAC-SHA256 of `message` under `key`, compared in constant time.
+    pub fn verify(self, key: &[u8], message: &[&[u8]], given: &str, prefix: Option<&str>) -> bool {
+        self.decode(given, prefix)
+            .is_some_and(|bytes| constant_time_eq(&hmac_sha256(key, message), &bytes))
+    }
+}
+
 /// HMAC-SHA256 of `message` under `key`.
 pub fn hmac_sha256(key: &[u8], message: &[&[u8]]) -> [u8; 32] {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
@@ -23,36 +72,25 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
-/// Whether `given_hex` (case-insensitive hex, optionally behind `prefix`) is the HMAC of
+/// Whether `given` (case-insensitive hex, optionally behind `prefix`) is the HMAC of
 /// `message` under `key`.
 pub fn verify_hex(key: &[u8], message: &[&[u8]], given: &str, prefix: Option<&str>) -> bool {
-    let given = given.trim();
-    let given = match prefix {
-        Some(p) => given.strip_prefix(p).unwrap_or(given),
-        None => given,
-    };
-    match hex::decode(given.to_ascii_lowercase()) {
-        Ok(bytes) => constant_time_eq(&hmac_sha256(key, message), &bytes),
-        Err(_) => false,
-    }
+    SignatureEncoding::Hex.verify(key, message, given, prefix)
 }
 
 /// Whether standard-base64 `given` is the HMAC of `message` under `key`.
 pub fn verify_base64(key: &[u8], message: &[&[u8]], given: &str) -> bool {
-    match base64::engine::general_purpose::STANDARD.decode(given.trim()) {
-        Ok(bytes) => constant_time_eq(&hmac_sha256(key, message), &bytes),
-        Err(_) => false,
-    }
+    SignatureEncoding::Base64.verify(key, message, given, None)
 }
 
-/// Hex HMAC-SHA256, for signing (tests, the simulator's peers).
+/// Hex HMAC-SHA256, for signing (tests, local senders).
 pub fn sign_hex(key: &[u8], message: &[&[u8]]) -> String {
-    hex::encode(hmac_sha256(key, message))
+    SignatureEncoding::Hex.encode(&hmac_sha256(key, message))
 }
 
 /// Base64 HMAC-SHA256, for signing.
 pub fn sign_base64(key: &[u8], message: &[&[u8]]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(hmac_sha256(key, message))
+    SignatureEncoding::Base64.encode(&hmac_sha256(key, message))
 }
 
 #[cfg(test)]

@@ -7,12 +7,11 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use http::HeaderMap;
 use mediajobs_core::{
     Error, Provider, ProviderStatus, Secret, Timestamp, WebhookError, WebhookEvent, WebhookVerifier,
 };
-use mediajobs_transport::signature::{constant_time_eq, hmac_sha256, sign_base64, sign_hex};
+use mediajobs_transport::signature::{constant_time_eq, hmac_sha256};
 use serde_json::Value;
 
 use crate::client::ENV_WEBHOOK_SECRET;
@@ -38,15 +37,7 @@ pub const EVENT_COMPLETED: &str = "task.completed";
 /// The event sent when a task fails.
 pub const EVENT_FAILED: &str = "task.failed";
 
-/// How the digest is written in the signature header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SignatureEncoding {
-    /// Lowercase or uppercase hex (the default).
-    #[default]
-    Hex,
-    /// Standard base64.
-    Base64,
-}
+pub use mediajobs_transport::signature::SignatureEncoding;
 
 /// Verifies and decodes VibePeak webhooks.
 ///
@@ -179,32 +170,14 @@ impl VibePeakWebhookVerifier {
     pub fn sign(&self, timestamp: &str, body: &[u8]) -> Option<String> {
         let secret = self.secrets.iter().find(|s| !s.is_empty())?;
         let msg = self.message(timestamp, body);
-        let digest = match self.encoding {
-            SignatureEncoding::Hex => sign_hex(secret.expose().as_bytes(), &[&msg]),
-            SignatureEncoding::Base64 => sign_base64(secret.expose().as_bytes(), &[&msg]),
-        };
+        let digest = self
+            .encoding
+            .encode(&hmac_sha256(secret.expose().as_bytes(), &[&msg]));
         Some(format!("{}{digest}", self.prefix.as_deref().unwrap_or("")))
     }
 
     fn decode_digest(&self, given: &str) -> Option<Vec<u8>> {
-        let given = given.trim();
-        let given = match &self.prefix {
-            Some(p) if given.len() >= p.len() && given.is_char_boundary(p.len()) => {
-                let (head, tail) = given.split_at(p.len());
-                if head.eq_ignore_ascii_case(p) {
-                    tail
-                } else {
-                    given
-                }
-            }
-            _ => given,
-        };
-        match self.encoding {
-            SignatureEncoding::Hex => hex::decode(given).ok(),
-            SignatureEncoding::Base64 => {
-                base64::engine::general_purpose::STANDARD.decode(given).ok()
-            }
-        }
+        self.encoding.decode(given, self.prefix.as_deref())
     }
 }
 

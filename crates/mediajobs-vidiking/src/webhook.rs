@@ -22,15 +22,7 @@ pub const ENV_WEBHOOK_SECRET: &str = "VIDIKING_WEBHOOK_SECRET";
 /// The default replay window: 5 minutes either way of the body's `timestamp`.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 
-/// How the signature's bytes are written in the header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SignatureEncoding {
-    /// Hex digits, either case (the default \[assumed]).
-    #[default]
-    Hex,
-    /// Standard base64.
-    Base64,
-}
+pub use mediajobs_transport::signature::SignatureEncoding;
 
 /// A webhook delivery's body: `{event, timestamp, data: {id, status, url?, duration?,
 /// credits_used, wallet_balance}}`.
@@ -159,10 +151,7 @@ impl VidikingWebhookVerifier {
     pub fn sign(&self, body: &[u8]) -> Option<String> {
         let secret = self.secrets.iter().find(|s| !s.is_empty())?;
         let key = secret.expose().as_bytes();
-        let sig = match self.encoding {
-            SignatureEncoding::Hex => signature::sign_hex(key, &[body]),
-            SignatureEncoding::Base64 => signature::sign_base64(key, &[body]),
-        };
+        let sig = self.encoding.encode(&signature::hmac_sha256(key, &[body]));
         Some(format!("{}{sig}", self.prefix.as_deref().unwrap_or("")))
     }
 
@@ -182,19 +171,12 @@ impl VidikingWebhookVerifier {
     }
 
     fn matches(&self, secret: &Secret, body: &[u8], given: &str) -> bool {
-        let key = secret.expose().as_bytes();
-        match self.encoding {
-            SignatureEncoding::Hex => {
-                signature::verify_hex(key, &[body], given, self.prefix.as_deref())
-            }
-            SignatureEncoding::Base64 => {
-                let given = match self.prefix.as_deref() {
-                    Some(p) => given.strip_prefix(p).unwrap_or(given),
-                    None => given,
-                };
-                signature::verify_base64(key, &[body], given)
-            }
-        }
+        self.encoding.verify(
+            secret.expose().as_bytes(),
+            &[body],
+            given,
+            self.prefix.as_deref(),
+        )
     }
 }
 
