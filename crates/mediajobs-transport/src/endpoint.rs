@@ -294,6 +294,19 @@ impl Endpoint {
         })
     }
 
+    /// A 2xx answer to a submit that could not be read: the provider accepted the request, so
+    /// the task most likely exists. That is an uncertain submit (reconcile it, never resubmit
+    /// blindly), not a decode error.
+    pub fn unreadable_submit_answer(&self, resp: &HttpResponse, why: impl fmt::Display) -> Error {
+        Error::UncertainSubmit {
+            provider: self.provider,
+            message: format!(
+                "HTTP {} accepted the request but the answer could not be read: {why}",
+                resp.status
+            ),
+        }
+    }
+
     /// The time to read the answer's relative headers against: the provider's `Date` where
     /// sent, else our clock.
     pub fn answer_time(&self, resp: &HttpResponse) -> Timestamp {

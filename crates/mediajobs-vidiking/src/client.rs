@@ -457,14 +457,18 @@ impl ProviderApi for VidikingClient {
                 .endpoint
                 .api_error(Operation::Submit, &resp, generated::ERROR_RULES));
         }
-        let raw = unwrap_object(self.endpoint.decode::<Value>(Operation::Submit, &resp)?);
-        let mut job = read_job(&raw, Operation::Submit, &resp)?;
+        // Past a 2xx the job exists: an answer we cannot read makes the submit uncertain.
+        let raw = self
+            .endpoint
+            .decode::<Value>(Operation::Submit, &resp)
+            .map(unwrap_object)
+            .map_err(|e| self.endpoint.unreadable_submit_answer(&resp, e))?;
+        let mut job = read_job(&raw, Operation::Submit, &resp)
+            .map_err(|e| self.endpoint.unreadable_submit_answer(&resp, e))?;
         if job.id.is_empty() {
-            return Err(decode_error(
-                Operation::Submit,
-                &resp,
-                "the answer has no job `id`",
-            ));
+            return Err(self
+                .endpoint
+                .unreadable_submit_answer(&resp, "the answer has no job `id`"));
         }
         if job.status.is_empty() {
             // The documented answer always says QUEUED; a missing one means just that.
