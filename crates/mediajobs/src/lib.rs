@@ -13,6 +13,55 @@
 //!
 //! The core model ([`core`]), the HTTP transport ([`transport`]) and the scheduler
 //! ([`scheduler`]) are always there.
+//!
+//! ## One job
+//!
+//! `client.submit(..).await?.wait().await?`: the scheduler decides when to ask (Retry-After,
+//! ETAs, learned durations, backoff, rate budgets), so the wait costs a few calls, not a loop.
+//! With `VIDEOGEN_API_KEY` set, `Client::builder().from_env()?` configures the adapter; here
+//! it is pointed at the built-in simulator instead:
+//!
+//! ```
+//! # #[cfg(all(feature = "sim", feature = "videogen"))]
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use mediajobs::{Client, Provider, ScaledClock, Status, SubmitRequest};
+//! use mediajobs::sim::{Sim, SimConfig};
+//! use mediajobs::videogen::VideoGenClient;
+//!
+//! // The simulator, 600 times faster than real time, and a client clock that follows it.
+//! let config = SimConfig { speed: 600.0, failure_rate: 0.0, ..SimConfig::default() };
+//! let sim = Sim::start("127.0.0.1:0".parse()?, config).await?;
+//! let clock = Arc::new(ScaledClock::new(sim.now(), 600.0));
+//! let videogen = VideoGenClient::builder()
+//!     .api_key(sim.api_key("videogen"))
+//!     .base_url(&sim.base_url("videogen"))
+//!     .clock(clock.clone())
+//!     .build()?;
+//! let client = Client::builder().provider(Arc::new(videogen)).clock(clock).build()?;
+//!
+//! let request = SubmitRequest::new(serde_json::json!({"prompt": "a lighthouse at dusk"}))
+//!     .with_tool("generate-image");
+//! let done = client.submit(Provider::VideoGen, request).await?.wait().await?;
+//! assert_eq!(done.status.status, Status::Succeeded);
+//! assert!(done.outputs[0].url.is_some());
+//! # sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! # #[cfg(all(feature = "sim", feature = "videogen"))]
+//! # fn main() {
+//! #     tokio::runtime::Runtime::new().unwrap().block_on(example()).unwrap()
+//! # }
+//! # #[cfg(not(all(feature = "sim", feature = "videogen")))]
+//! # fn main() {}
+//! ```
+//!
+//! ## Fleets
+//!
+//! [`Client::scheduler`] gives the scheduler for many jobs (events, stats, cancellation); the
+//! `journal` feature adds [`runner::Runner`], the durable batch runner behind `mediajobs run`,
+//! and the `webhooks` feature the receiver ([`webhooks`]) and its wiring to the scheduler
+//! ([`webhook_wiring`]).
 #![deny(missing_docs)]
 
 pub mod batch;
