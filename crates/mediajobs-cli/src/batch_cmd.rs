@@ -8,7 +8,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use mediajobs::batch::parse_batch;
 use mediajobs::journal::{JobState, Journal, JournalError, SqliteJournal, settings};
-use mediajobs::providers::{env_lookup, verifier_from};
+use mediajobs::providers::{Lookup, env_lookup, provider_from, verifier_from};
 use mediajobs::runner::{Progress, ProgressFn, RunOptions, RunReport, Runner};
 use mediajobs::webhook_wiring::{DeferredVerifier, ForwardCounters, forward_to_scheduler};
 use mediajobs::webhooks::{WebhookReceiver, WebhookServer, route_url};
@@ -123,10 +123,11 @@ fn journal_providers(journal: &SqliteJournal) -> Result<Vec<Provider>, CliError>
 }
 
 /// A run in progress: the runner, the webhook receiver if any, the progress display.
-struct Session {
-    runner: Arc<Runner>,
-    webhooks: Option<(WebhookServer, WebhookReceiver, Arc<ForwardCounters>)>,
-    display: Arc<Display>,
+/// (`demo` drives one too, configured from the in-process simulator.)
+pub(crate) struct Session {
+    pub(crate) runner: Arc<Runner>,
+    pub(crate) webhooks: Option<(WebhookServer, WebhookReceiver, Arc<ForwardCounters>)>,
+    pub(crate) display: Arc<Display>,
 }
 
 impl Session {
@@ -139,9 +140,40 @@ impl Session {
         json_out: bool,
         quiet: bool,
     ) -> Result<Session, CliError> {
+        Session::start_with(
+            env,
+            &env_lookup,
+            journal,
+            providers,
+            options,
+            resubmit_uncertain,
+            json_out,
+            quiet,
+        )
+        .await
+    }
+
+    /// [`Session::start`] with keys, base URLs and webhook secrets read from `lookup` instead
+    /// of the process environment.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn start_with(
+        env: &Env,
+        lookup: Lookup<'_>,
+        journal: Arc<SqliteJournal>,
+        providers: &[Provider],
+        options: &BatchOptions,
+        resubmit_uncertain: bool,
+        json_out: bool,
+        quiet: bool,
+    ) -> Result<Session, CliError> {
         let mut apis: Vec<Arc<dyn ProviderApi>> = Vec::new();
         for p in providers {
-            apis.push(env.api(*p)?);
+            apis.push(provider_from(
+                *p,
+                lookup,
+                env.clock.clone(),
+                env.transport.clone(),
+            )?);
         }
         let mut run_options = RunOptions {
             download_dir: options.download.clone(),
@@ -154,6 +186,7 @@ impl Session {
         if let Some(addr) = options.webhooks_addr {
             let (receiver, rx, server, urls) = start_webhooks(
                 env,
+                lookup,
                 &journal,
                 providers,
                 addr,
@@ -218,7 +251,7 @@ impl Session {
         let s = &report.summary;
         Ok(if !report.unreachable.is_empty() {
             UNREACHABLE
-        } else if s.jobs > 0 && s.succeeded == s.jobs {
+        } else if s.jobs > 0 && report.all_succeeded() {
             0
         } else {
             JOB_FAILED
@@ -228,6 +261,7 @@ impl Session {
 
 async fn start_webhooks(
     env: &Env,
+    lookup: Lookup<'_>,
     journal: &Arc<SqliteJournal>,
     providers: &[Provider],
     addr: std::net::SocketAddr,
@@ -244,7 +278,7 @@ async fn start_webhooks(
     let mut builder = WebhookReceiver::builder(env.clock.clone());
     let mut deferred_videogen = None;
     for p in providers {
-        match verifier_from(*p, &env_lookup)? {
+        match verifier_from(*p, lookup)? {
             Some(v) => builder = builder.verifier(v),
             // VideoGen's secret comes from registering an endpoint, once the URL is known.
             None if *p == Provider::VideoGen => {
@@ -272,7 +306,7 @@ async fn start_webhooks(
         .collect();
     if let Some(deferred) = deferred_videogen {
         let url = route_url(&base, Provider::VideoGen);
-        let secret = videogen_endpoint_secret(env, journal, &url).await?;
+        let secret = videogen_endpoint_secret(env, lookup, journal, &url).await?;
         let verifier = mediajobs::videogen::VideoGenWebhookVerifier::new(secret)
             .map_err(|e| CliError::usage(e.to_string()))?;
         deferred.set(Arc::new(verifier));
@@ -284,6 +318,7 @@ async fn start_webhooks(
 /// new endpoint's (VideoGen shows a secret once, so it is kept in the journal at once).
 async fn videogen_endpoint_secret(
     env: &Env,
+    lookup: Lookup<'_>,
     journal: &SqliteJournal,
     url: &str,
 ) -> Result<Secret, CliError> {
@@ -299,7 +334,7 @@ async fn videogen_endpoint_secret(
         }
     }
     let client = mediajobs::videogen::VideoGenClient::builder()
-        .from_lookup(env_lookup)
+        .from_lookup(lookup)
         .clock(env.clock.clone())
         .transport(env.transport.clone())
         .build()?;
@@ -447,7 +482,7 @@ type Bars = (
     ProgressBar,
 );
 
-struct Display {
+pub(crate) struct Display {
     bars: Option<Bars>,
     plain: bool,
 }
@@ -529,7 +564,11 @@ impl Display {
         match p {
             Progress::Planned { totals } => {
                 let parts: Vec<String> = totals.iter().map(|(p, n)| format!("{p} {n}")).collect();
-                eprintln!("jobs to do: {}", parts.join(", "));
+                if parts.is_empty() {
+                    eprintln!("jobs to do: none (every job in the journal is settled)");
+                } else {
+                    eprintln!("jobs to do: {}", parts.join(", "));
+                }
             }
             Progress::Submitted { key, job } => eprintln!("submitted {key} as {job}"),
             Progress::Finished {
@@ -548,7 +587,7 @@ impl Display {
         }
     }
 
-    fn clear(&self) {
+    pub(crate) fn clear(&self) {
         if let Some((multi, bars, overall)) = &self.bars {
             if let Ok(bars) = bars.lock() {
                 for bar in bars.values() {

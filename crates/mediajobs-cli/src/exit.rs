@@ -45,6 +45,8 @@ impl From<Error> for CliError {
             UNREACHABLE
         } else if matches!(e, Error::Config(_) | Error::InvalidInput { .. })
             || e.kind() == Some(mediajobs::core::ErrorKind::InvalidRequest)
+            // A job id the provider does not know is an input error, not a failed job.
+            || e.is_not_found()
         {
             USAGE
         } else if e.is_transient() {
@@ -52,9 +54,18 @@ impl From<Error> for CliError {
         } else {
             JOB_FAILED
         };
-        CliError {
-            code,
-            message: e.to_string(),
+        let mut message = e.to_string();
+        if let Error::Transport {
+            provider,
+            failure: mediajobs::core::TransportFailure::Connect,
+            ..
+        } = &e
+        {
+            message.push_str(&format!(
+                "; is {}_BASE_URL right and the service up?",
+                provider.env_prefix()
+            ));
         }
+        CliError { code, message }
     }
 }

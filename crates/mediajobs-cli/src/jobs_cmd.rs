@@ -159,11 +159,8 @@ async fn read_request(args: &SubmitArgs) -> Result<Value, CliError> {
 
 fn parse_json(text: &str, source: &str) -> Result<Value, CliError> {
     serde_json::from_str(text).map_err(|e| {
-        CliError::usage(format!(
-            "the request in {source} is not valid JSON: {e} (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
+        // serde_json's message already ends with "at line L column C".
+        CliError::usage(format!("the request in {source} is not valid JSON: {e}"))
     })
 }
 
@@ -175,20 +172,32 @@ pub async fn submit(args: SubmitArgs, json_out: bool) -> Result<u8, CliError> {
     let mut request = SubmitRequest::new(body);
     request.tool = args.tool.clone();
     request.webhook_url = args.webhook_url.clone();
+    // One direct POST: an unreachable provider or a refused key ends the command at once
+    // (exit 3) instead of being retried with backoff by the scheduler.
+    let snapshot = api.submit(&request).await?;
     if !args.wait {
-        let snapshot = api.submit(&request).await?;
         print_snapshot(&snapshot, json_out);
         return Ok(0);
+    }
+    if !json_out {
+        eprintln!("submitted {}", snapshot.job);
+    }
+    if snapshot.is_terminal() {
+        return finish(Ok(snapshot), json_out);
     }
     let client = Client::builder()
         .provider(api)
         .clock(env.clock.clone())
         .build()?;
-    let job = client.submit(provider, request).await?;
-    if !json_out {
-        eprintln!("submitted {}", job.id());
+    let job = snapshot.job.clone();
+    let mut options = WatchOptions::default().with_started_at(env.clock.now());
+    if let Some(tool) = request.tool.clone().or_else(|| snapshot.tool.clone()) {
+        options = options.with_tool(tool);
     }
-    finish(job.wait().await, json_out)
+    client
+        .scheduler()
+        .watch(job.clone(), Some(snapshot), options)?;
+    finish(client.scheduler().wait(&job).await, json_out)
 }
 
 pub async fn status(args: StatusArgs, json_out: bool) -> Result<u8, CliError> {

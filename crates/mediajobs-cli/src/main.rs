@@ -2,6 +2,7 @@
 
 mod args;
 mod batch_cmd;
+mod demo_cmd;
 mod exit;
 mod jobs_cmd;
 mod sim_cmd;
@@ -60,6 +61,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
             WebhooksCommand::Serve(args) => batch_cmd::webhooks_serve(args).await,
         },
         Command::Sim(args) => sim_cmd::run(args).await,
+        Command::Demo(args) => demo_cmd::run(args, json, quiet).await,
     }
 }
 

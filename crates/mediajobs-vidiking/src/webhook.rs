@@ -257,11 +257,17 @@ impl WebhookVerifier for VidikingWebhookVerifier {
         }
         let status = (!job.status.is_empty()).then(|| job.provider_status());
         let raw: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        // A terminal event carries what is needed: a complete one its URL, a failed one its end.
+        // A terminal event is trusted as the job's end only when it carries what the journal
+        // needs: a complete one its URL, a failed one its error code. The documented payload
+        // has no error, so a bare `render.failed` names the outcome and leaves the details to
+        // one status read (DESIGN: a read follows where the payload lacks something).
+        let complete_enough = if job.is_complete() {
+            job.url.is_some()
+        } else {
+            !job.is_failed() || job.error.is_some()
+        };
         let snapshot = match &status {
-            Some(s) if s.is_terminal() && (job.url.is_some() || !job.is_complete()) => {
-                Some(job.snapshot_with(raw, None))
-            }
+            Some(s) if s.is_terminal() && complete_enough => Some(job.snapshot_with(raw, None)),
             _ => None,
         };
         Ok(WebhookEvent {
@@ -484,7 +490,9 @@ mod tests {
         for (event, status, unified, snap) in [
             ("render.queued", "QUEUED", Status::Queued, false),
             ("render.processing", "PROCESSING", Status::Running, false),
-            ("render.failed", "FAILED", Status::Failed, true),
+            // No error code in the documented payload: the status is announced, the code needs
+            // a read.
+            ("render.failed", "FAILED", Status::Failed, false),
         ] {
             let b = body(
                 event,
