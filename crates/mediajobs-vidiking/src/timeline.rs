@@ -367,7 +367,20 @@ impl Asset {
                 non_negative(a.trim, &format!("{path}.trim"))?;
                 in_range(a.volume, 0.0, 1.0, &format!("{path}.volume"))
             }
-            Asset::Html(h) => non_empty(&h.html, &format!("{path}.html")),
+            Asset::Html(h) => {
+                // An extra field named like the tag or a named field would replace it on the
+                // wire (`"type": "video"` sends another asset than the one validated).
+                if let Some(k) = ["type", "html", "css"]
+                    .into_iter()
+                    .find(|k| h.extra.contains_key(*k))
+                {
+                    return Err(invalid(
+                        format!("{path}.{k}"),
+                        "is a named field of the html asset; set it there, not in `extra`",
+                    ));
+                }
+                non_empty(&h.html, &format!("{path}.html"))
+            }
         }
     }
 }
@@ -433,7 +446,7 @@ pub struct HtmlAsset {
     /// Its CSS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub css: Option<String>,
-    /// Any other fields, sent as given.
+    /// Any other fields, sent as given (not `type`, `html` or `css`: validation refuses those).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
