@@ -150,6 +150,9 @@ struct Exec {
     /// Length of an aborted first attempt (0: no internal retry).
     first_attempt_ms: u32,
     run_ms: u32,
+    /// The last attempt's full length: a failing run stops part-way along it, so its progress
+    /// is drawn against this and never falls back when the failure is announced.
+    nominal_ms: u32,
     failure: Option<u8>,
     fail_progress: u8,
     cancelled_at: Option<SimMs>,
@@ -214,8 +217,8 @@ impl Exec {
             _ if self.first_attempt_ms > 0 && at < second => {
                 (curve(start, self.first_attempt_ms), 0)
             }
-            _ if self.first_attempt_ms > 0 => (curve(second, self.run_ms), 1),
-            _ => (curve(start, self.run_ms), 0),
+            _ if self.first_attempt_ms > 0 => (curve(second, self.nominal_ms), 1),
+            _ => (curve(start, self.nominal_ms), 0),
         }
     }
 }
@@ -844,6 +847,7 @@ fn create(shared: &Arc<Shared>, req: &Req<'_>, tool_name: &str, key: u8, team: u
         pending_ms,
         first_attempt_ms,
         run_ms: (run_ms * 1000.0) as u32,
+        nominal_ms: (nominal * 1000.0) as u32,
         failure: fails.then_some(failure_kind),
         fail_progress: ((100.0 * fail_frac.powf(f64::from(curve))).floor() as u8).min(99),
         cancelled_at: None,

@@ -434,6 +434,60 @@ async fn failures_carry_an_error() {
     assert!(b["progressPercentage"].as_u64().unwrap() < 100);
 }
 
+/// Progress is per attempt: within one attempt it never goes back, not even when the
+/// execution fails part-way (the failed answer keeps the progress reached).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_never_falls_within_an_attempt_even_on_failure() {
+    let env = start(mediajobs_sim::SimConfig {
+        failure_rate: 1.0,
+        videogen_retry_rate: 0.0,
+        ..manual()
+    })
+    .await;
+    let mut ids = Vec::new();
+    for tool in ["generate-image", "vectorize-image", "generate-video-clip"] {
+        let body = match tool {
+            "vectorize-image" => json!({"imageFileId": "vg_file_0123456789abcdef00"}),
+            _ => json!({"prompt": "p"}),
+        };
+        let b = env
+            .post("videogen", &format!("/v1/tools/{tool}"), &body)
+            .await
+            .body;
+        ids.push(b["toolExecutionId"].as_str().unwrap().to_string());
+    }
+    let mut last = vec![(0u64, 0u64); ids.len()];
+    let mut failed = vec![false; ids.len()];
+    for _ in 0..200 {
+        env.advance(2);
+        for (i, id) in ids.iter().enumerate() {
+            if failed[i] {
+                continue;
+            }
+            let b = env
+                .get("videogen", &format!("/v1/tools/executions/{id}"))
+                .await
+                .body;
+            let p = b["progressPercentage"].as_u64().unwrap();
+            let attempt = b["attemptIndex"].as_u64().unwrap();
+            if attempt == last[i].1 {
+                assert!(
+                    p >= last[i].0,
+                    "{id}: progress fell from {} to {p} ({})",
+                    last[i].0,
+                    b["status"]
+                );
+            }
+            last[i] = (p, attempt);
+            failed[i] = b["status"] == "failed";
+        }
+    }
+    assert!(
+        failed.iter().all(|f| *f),
+        "every execution failed within the window"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_pagination_and_self_only() {
     let env = start(manual()).await;
