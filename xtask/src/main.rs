@@ -6,6 +6,8 @@
 //! - `deny`: `cargo deny` (licenses, bans, sources, advisories) when installed; see
 //!   docs/supply-chain.md.
 //! - `bench`: runs the benchmarks and writes their JSON under `target/bench/`.
+//! - `soak [JOBS]`: the fault soak (crates/mediajobs-cli/tests/soak.rs) in release, 10,000 jobs
+//!   by default; its figures go to `target/soak/figures.json` (see docs/reliability.md).
 
 mod bench;
 mod codegen;
@@ -23,8 +25,9 @@ fn main() -> ExitCode {
         Some("layering") => layering::run(&root),
         Some("deny") => deny(&root),
         Some("bench") => bench::run(&root, &args[1..]),
+        Some("soak") => soak(&root, args.get(1).map(String::as_str)),
         _ => Err(
-            "usage: cargo xtask <ci | codegen [--check] | layering | deny | bench [--quick]>"
+            "usage: cargo xtask <ci | codegen [--check] | layering | deny | bench [--quick] | soak [JOBS]>"
                 .to_string(),
         ),
     };
@@ -54,6 +57,48 @@ pub(crate) fn run_cmd(root: &Path, program: &str, args: &[&str]) -> Result<(), S
         Ok(())
     } else {
         Err(format!("`{program} {}` failed ({status})", args.join(" ")))
+    }
+}
+
+/// The fault soak in release with `jobs` jobs (default 10,000); figures in
+/// `target/soak/figures.json`.
+fn soak(root: &Path, jobs: Option<&str>) -> Result<(), String> {
+    let jobs = jobs.unwrap_or("10000");
+    if jobs.parse::<u32>().map_or(true, |n| n == 0) {
+        return Err(format!(
+            "soak: JOBS must be a positive number, not {jobs:?}"
+        ));
+    }
+    let dir = root.join("target").join("soak");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let report = dir.join("figures.json");
+    eprintln!(
+        "xtask: soak with {jobs} jobs; figures to {}",
+        report.display()
+    );
+    let status = Command::new("cargo")
+        .args([
+            "test",
+            "--release",
+            "-p",
+            "mediajobs-cli",
+            "--test",
+            "soak",
+            "--",
+            "--nocapture",
+        ])
+        .env("MEDIAJOBS_SOAK_JOBS", jobs)
+        .env("MEDIAJOBS_SOAK_REPORT", &report)
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("could not start cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the soak failed ({status}); its figures: {}",
+            report.display()
+        ))
     }
 }
 

@@ -128,12 +128,15 @@ pub struct RunReport {
     pub scheduler: Stats,
     /// Whether a provider could not be reached or refused our credentials.
     pub unreachable: Vec<String>,
+    /// With a download folder: succeeded jobs with a result not saved yet (a download kept
+    /// failing); `mediajobs resume` tries again. Zero without a download folder.
+    pub downloads_missing: u64,
 }
 
 impl RunReport {
-    /// Whether every job succeeded.
+    /// Whether every job succeeded (and, with a download folder, every result was saved).
     pub fn all_succeeded(&self) -> bool {
-        self.summary.jobs == self.summary.succeeded
+        self.summary.jobs == self.summary.succeeded && self.downloads_missing == 0
     }
 }
 
@@ -151,6 +154,9 @@ pub struct Runner {
     deadline_passed: AtomicU64,
     calls_synced: std::sync::Mutex<Stats>,
     journal_lock: AsyncMutex<()>,
+    /// Every reconciliation of this invocation (the initial pass and those made while
+    /// submitting), for the report.
+    reconciliations: std::sync::Mutex<Vec<mediajobs_journal::Reconciliation>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -194,6 +200,7 @@ impl Runner {
             deadline_passed: AtomicU64::new(0),
             calls_synced: std::sync::Mutex::new(Stats::default()),
             journal_lock: AsyncMutex::new(()),
+            reconciliations: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -365,9 +372,26 @@ impl Runner {
         self.scheduler.shutdown();
         recorder.abort();
         let summary = self.journal.summary_since(&baseline).map_err(jerr)?;
+        let downloads_missing = if downloads {
+            self.journal
+                .jobs()
+                .map_err(jerr)?
+                .iter()
+                .filter(|j| {
+                    j.state == JobState::Succeeded
+                        && (j.outputs.is_empty() || !j.missing_downloads().is_empty())
+                })
+                .count() as u64
+        } else {
+            0
+        };
         Ok(RunReport {
             summary,
-            reconciled,
+            reconciled: self
+                .reconciliations
+                .lock()
+                .map(|r| r.clone())
+                .unwrap_or_default(),
             deadline_passed: self.deadline_passed.load(Ordering::Relaxed),
             scheduler: self.scheduler.stats(),
             unreachable: self
@@ -375,7 +399,23 @@ impl Runner {
                 .lock()
                 .map(|u| u.clone())
                 .unwrap_or_default(),
+            downloads_missing,
         })
+    }
+
+    /// Adds a reconciliation to the report (an unsettled outcome repeated for the same job by a
+    /// later pass of the same invocation is reported once).
+    fn note_reconciliation(&self, r: &mediajobs_journal::Reconciliation) {
+        let Ok(mut all) = self.reconciliations.lock() else {
+            return;
+        };
+        let repeat = !r.outcome.is_settled()
+            && all
+                .iter()
+                .any(|seen| seen.key == r.key && seen.outcome == r.outcome);
+        if !repeat {
+            all.push(r.clone());
+        }
     }
 
     fn problem(&self, key: Option<&str>, message: String) {
@@ -467,6 +507,7 @@ impl Runner {
                     }),
                 }
                 if !r.outcome.retry_later() {
+                    self.note_reconciliation(&r);
                     settled.push(r);
                 }
             }
@@ -733,7 +774,20 @@ impl Runner {
             return;
         };
         if job.outputs.is_empty() {
-            match api.status(&id.id).await {
+            let mut read = api.status(&id.id).await;
+            for attempt in 1..DOWNLOAD_ATTEMPTS {
+                match &read {
+                    Err(e) if e.is_transient() || e.is_unreachable() => {
+                        let _ = self
+                            .journal
+                            .add_api_calls(job.provider, Operation::Status, 1);
+                        self.clock.sleep(download_backoff(attempt)).await;
+                        read = api.status(&id.id).await;
+                    }
+                    _ => break,
+                }
+            }
+            match read {
                 Ok(s) => {
                     let _ = self.journal.record_snapshot(&s);
                     let _ = self
@@ -770,15 +824,27 @@ impl Runner {
                 return;
             };
             let dest = folder.join(file_name(&job.key, index as usize, &stored.output));
-            let result = download_output(
-                api.as_ref(),
-                self.transport.as_ref(),
-                self.clock.as_ref(),
-                &id.id,
-                &stored.output,
-                &dest,
-            )
-            .await;
+            // A 5xx, a dropped connection or a refused URL is worth another try (the URL is
+            // refreshed when it expired): a result that is not saved is not delivered.
+            let mut result = Err(Error::Config("no download attempted".into()));
+            for attempt in 0..DOWNLOAD_ATTEMPTS {
+                if attempt > 0 {
+                    tracing::info!(key = %job.key, index, attempt, error = %result.as_ref().err().map(ToString::to_string).unwrap_or_default(), "download failed; trying again");
+                    self.clock.sleep(download_backoff(attempt)).await;
+                }
+                result = download_output(
+                    api.as_ref(),
+                    self.transport.as_ref(),
+                    self.clock.as_ref(),
+                    &id.id,
+                    &stored.output,
+                    &dest,
+                )
+                .await;
+                if result.is_ok() {
+                    break;
+                }
+            }
             match result {
                 Ok(saved) => {
                     if saved.refreshed {
@@ -808,6 +874,14 @@ impl Runner {
             }
         }
     }
+}
+
+/// Tries per result file (each may refresh the URL once) before the run reports it unsaved.
+const DOWNLOAD_ATTEMPTS: u32 = 5;
+
+/// The pause before download attempt `attempt` (1-based): 2, 4, 8, 16 s on the client clock.
+fn download_backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1 << attempt.min(6))
 }
 
 fn refresh_operation(provider: Provider) -> Operation {
