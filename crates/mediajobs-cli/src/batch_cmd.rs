@@ -179,6 +179,8 @@ impl Session {
             download_dir: options.download.clone(),
             resubmit_uncertain,
             deadline: Duration::from_secs(options.deadline),
+            // Before the webhook endpoint is registered: that call is this invocation's too.
+            baseline: Some(journal.counters().map_err(journal_error)?),
             ..RunOptions::default()
         };
         let display = Arc::new(Display::new(json_out, quiet));

@@ -44,6 +44,10 @@ pub struct RunOptions {
     pub scheduler: SchedulerConfig,
     /// Transient submit failures (nothing sent) tolerated per job before it is left pending.
     pub submit_attempts: u32,
+    /// The journal's counters when this invocation began, so that calls made while setting up
+    /// (a webhook endpoint registered before the run) count in its summary; `None`: taken when
+    /// `run`/`resume` starts.
+    pub baseline: Option<mediajobs_journal::Counters>,
 }
 
 impl Default for RunOptions {
@@ -55,6 +59,7 @@ impl Default for RunOptions {
             webhook_urls: BTreeMap::new(),
             scheduler: SchedulerConfig::default(),
             submit_attempts: 8,
+            baseline: None,
         }
     }
 }
@@ -226,7 +231,10 @@ impl Runner {
     /// `mediajobs run`: writes the intents of `lines` (a line whose key the journal already has
     /// is not submitted again), then does all the work the journal holds.
     pub async fn run(&self, lines: &[BatchLine]) -> Result<RunReport, Error> {
-        let baseline = self.journal.counters().map_err(jerr)?;
+        let baseline = match self.options.baseline {
+            Some(b) => b,
+            None => self.journal.counters().map_err(jerr)?,
+        };
         let intents: Vec<Intent> = lines
             .iter()
             .map(|l| {
@@ -257,7 +265,10 @@ impl Runner {
 
     /// `mediajobs resume`: does all the work the journal holds.
     pub async fn resume(&self) -> Result<RunReport, Error> {
-        let baseline = self.journal.counters().map_err(jerr)?;
+        let baseline = match self.options.baseline {
+            Some(b) => b,
+            None => self.journal.counters().map_err(jerr)?,
+        };
         for key in self.journal.recovered_on_open() {
             (self.progress)(&Progress::Problem {
                 key: Some(key.clone()),
