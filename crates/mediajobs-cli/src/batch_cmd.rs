@@ -48,11 +48,13 @@ pub async fn run(args: RunArgs, json_out: bool, quiet: bool) -> Result<u8, CliEr
             parsed.errors.len()
         )));
     }
-    if parsed.lines.is_empty() && parsed.errors.is_empty() {
-        return Err(CliError::usage(format!(
-            "{}: no jobs in the batch file",
-            args.batch
-        )));
+    if parsed.lines.is_empty() {
+        let why = if parsed.errors.is_empty() {
+            "no jobs in the batch file".to_string()
+        } else {
+            format!("none of its {} line(s) is a valid job", parsed.errors.len())
+        };
+        return Err(CliError::usage(format!("{}: {why}", args.batch)));
     }
     let env = Env::load().await?;
     let journal = open_journal(&args.options, env.clock.clone(), false)?;

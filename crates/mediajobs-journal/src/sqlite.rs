@@ -229,9 +229,11 @@ impl SqliteJournal {
             .map_err(|e| open_error(&path, "configure the journal", e))?;
         let found = schema_version(&conn, &path)?;
         if found == 0 {
+            // An empty SQLite file: a run was stopped before it created the journal's tables,
+            // so no job was ever recorded (or sent).
             return Err(JournalError::NotAJournal {
                 path,
-                reason: "it has no journal schema".into(),
+                reason: "it is empty: a run stopped before recording any job, so nothing was sent; run the batch again with `mediajobs run`".into(),
             });
         }
         if found > SCHEMA_VERSION {
