@@ -167,6 +167,11 @@ fn parse_json(text: &str, source: &str) -> Result<Value, CliError> {
 pub async fn submit(args: SubmitArgs, json_out: bool) -> Result<u8, CliError> {
     let provider = parse_provider(&args.provider)?;
     let body = read_request(&args).await?;
+    if args.tool.is_some() && provider != Provider::VideoGen {
+        return Err(CliError::usage(format!(
+            "--tool is for videogen only; {provider} has a single submit endpoint"
+        )));
+    }
     let env = Env::load().await?;
     let api = env.api(provider)?;
     let mut request = SubmitRequest::new(body);

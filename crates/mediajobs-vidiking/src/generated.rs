@@ -29,7 +29,7 @@ pub(crate) const ERROR_RULES: &[ErrorRule] = &[
         http_status: 400,
         kind: ErrorKind::InvalidRequest,
         transient: false,
-        advice: "fix the request: the body must be a JSON object with a `timeline` object",
+        advice: "fix the request as the message says (a render needs a JSON body with a `timeline` object; a list takes `limit` 1-100 and a documented `status`)",
     },
     ErrorRule {
         code: "UNAUTHORIZED",

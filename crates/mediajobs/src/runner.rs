@@ -136,12 +136,16 @@ pub struct RunReport {
     /// With a download folder: succeeded jobs with a result not saved yet (a download kept
     /// failing); `mediajobs resume` tries again. Zero without a download folder.
     pub downloads_missing: u64,
+    /// Batch lines whose key the journal already holds with a different request: not run.
+    pub conflicts: Vec<String>,
 }
 
 impl RunReport {
     /// Whether every job succeeded (and, with a download folder, every result was saved).
     pub fn all_succeeded(&self) -> bool {
-        self.summary.jobs == self.summary.succeeded && self.downloads_missing == 0
+        self.summary.jobs == self.summary.succeeded
+            && self.downloads_missing == 0
+            && self.conflicts.is_empty()
     }
 }
 
@@ -156,6 +160,7 @@ pub struct Runner {
     progress: ProgressFn,
     downloads: Arc<tokio::sync::Semaphore>,
     unreachable: std::sync::Mutex<Vec<String>>,
+    conflicts: std::sync::Mutex<Vec<String>>,
     deadline_passed: AtomicU64,
     calls_synced: std::sync::Mutex<Stats>,
     journal_lock: AsyncMutex<()>,
@@ -202,6 +207,7 @@ impl Runner {
             progress,
             downloads: Arc::new(tokio::sync::Semaphore::new(8)),
             unreachable: std::sync::Mutex::new(Vec::new()),
+            conflicts: std::sync::Mutex::new(Vec::new()),
             deadline_passed: AtomicU64::new(0),
             calls_synced: std::sync::Mutex::new(Stats::default()),
             journal_lock: AsyncMutex::new(()),
@@ -251,6 +257,9 @@ impl Runner {
             .zip(self.journal.record_intents(&intents).map_err(jerr)?)
         {
             if let IntentOutcome::Conflict { .. } = outcome {
+                if let Ok(mut c) = self.conflicts.lock() {
+                    c.push(line.key.clone());
+                }
                 (self.progress)(&Progress::Problem {
                     key: Some(line.key.clone()),
                     message: format!(
@@ -411,6 +420,7 @@ impl Runner {
                 .map(|u| u.clone())
                 .unwrap_or_default(),
             downloads_missing,
+            conflicts: self.conflicts.lock().map(|c| c.clone()).unwrap_or_default(),
         })
     }
 
@@ -430,7 +440,8 @@ impl Runner {
     }
 
     fn problem(&self, key: Option<&str>, message: String) {
-        tracing::warn!(key = key.unwrap_or(""), %message, "job problem");
+        // The progress display shows it to the user; the log keeps it for -vv.
+        tracing::debug!(key = key.unwrap_or(""), %message, "job problem");
         if let Some(k) = key {
             let _ = self.journal.record_error(k, None, &message);
         }
@@ -548,8 +559,16 @@ impl Runner {
         };
         let mut waits = FuturesUnordered::new();
         let mut head_fresh = false;
-        for job in jobs {
+        let total = jobs.len();
+        for (done, job) in jobs.into_iter().enumerate() {
             if self.is_unreachable(provider) {
+                self.problem(
+                    None,
+                    format!(
+                        "{provider}: {} job(s) left pending (not sent) because {provider} is unreachable or refused the key; `mediajobs resume` sends them later",
+                        total - done
+                    ),
+                );
                 break;
             }
             match self
@@ -667,18 +686,15 @@ impl Runner {
                     };
                 }
                 Err(e) if e.is_unauthorized() || e.is_unreachable() => {
+                    // The scheduler has already retried the connection with backoff: stacking
+                    // our own retries on top would only make an unreachable run slow to say so.
                     self.journal
                         .abort_submit(&job.key, &e.to_string())
                         .map_err(jerr)?;
-                    if e.is_unauthorized() || attempt + 1 >= self.options.submit_attempts {
-                        if let Ok(mut u) = self.unreachable.lock() {
-                            u.push(format!("{provider}: {e}"));
-                        }
-                        return Err(e);
+                    if let Ok(mut u) = self.unreachable.lock() {
+                        u.push(format!("{provider}: {e}"));
                     }
-                    self.clock
-                        .sleep(Duration::from_secs(1 << attempt.min(6)))
-                        .await;
+                    return Err(e);
                 }
                 Err(e) if e.is_transient() => {
                     self.journal
