@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// Benchmarks: (package, bench target). Each prints one JSON object on its last stdout line.
-const BENCHES: &[(&str, &str)] = &[("mediajobs-sim", "sim_load")];
+const BENCHES: &[(&str, &str)] = &[("mediajobs-sim", "sim_load"), ("mediajobs", "fleet")];
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let out_dir = root.join("target/bench");

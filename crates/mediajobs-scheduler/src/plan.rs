@@ -127,6 +127,16 @@ pub(crate) fn likely_window(
             return around(eta.max(now));
         }
     }
+    usual_window(t, now, p, usual)
+}
+
+/// The window from the usual durations alone (learned, else priors), moved by the queue.
+pub(crate) fn usual_window(
+    t: &JobTiming,
+    now: i64,
+    p: &PlanParams,
+    usual: (Duration, Duration),
+) -> (i64, i64) {
     let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4);
     let (mut lo, mut hi) = (
         t.start.saturating_add(ms(usual.0)),
@@ -173,6 +183,22 @@ pub(crate) fn expected_delay(window: (i64, i64), now: i64, p: &PlanParams) -> i6
         let overdue = (now - hi) as f64 * p.overdue_factor;
         (overdue as i64).max(p.dense_ms)
     }
+}
+
+/// The wait before the next check. Progress percent may only bring a check forward: a
+/// progress curve that starts slowly (VideoGen's are uneven) extrapolates to a completion far
+/// later than the real one, so the usual window bounds it.
+pub(crate) fn planned_delay(
+    t: &JobTiming,
+    now: i64,
+    p: &PlanParams,
+    usual: (Duration, Duration),
+) -> i64 {
+    let delay = expected_delay(likely_window(t, now, p, usual), now, p);
+    if t.eta.is_some() {
+        return delay;
+    }
+    delay.min(expected_delay(usual_window(t, now, p, usual), now, p))
 }
 
 #[cfg(test)]
@@ -236,6 +262,20 @@ mod tests {
         let w = likely_window(&t, 100 * S, &params(), usual());
         // 25 % per 50 s: done at 200 s, ± 10 % of 200 s.
         assert_eq!(w, (180 * S, 220 * S));
+    }
+
+    #[test]
+    fn slow_early_progress_never_pushes_a_check_past_the_usual_window() {
+        let mut t = timing(Status::Running);
+        // 2 % after 200 s: linear extrapolation says done at 10,000 s.
+        t.progress = Some((2.0, 200 * S));
+        let p = params();
+        assert!(likely_window(&t, 200 * S, &p, usual()).0 > 600 * S);
+        // The usual window (240–600 s) still decides: the next look at 240 s.
+        assert_eq!(planned_delay(&t, 200 * S, &p, usual()), 40 * S);
+        // Fast progress brings the check forward as before: 50 % at 100 s, done near 200 s.
+        t.progress = Some((50.0, 100 * S));
+        assert_eq!(planned_delay(&t, 100 * S, &p, usual()), 80 * S);
     }
 
     #[test]

@@ -921,7 +921,12 @@ impl Inner {
         job.recognized = snapshot.status.recognized;
         if polled {
             job.last_check = now;
-            job.retry_after_ms = snapshot.retry_after.map(dur_ms).unwrap_or(0);
+            let cap = self
+                .providers
+                .get(&snapshot.job.provider)
+                .and_then(|sh| sh.config.retry_after_cap)
+                .map_or(i64::MAX, dur_ms);
+            job.retry_after_ms = snapshot.retry_after.map_or(0, |d| dur_ms(d).min(cap));
             // An answer we cannot read is polled again with backoff; a readable one resets it.
             job.attempt = if snapshot.status.recognized {
                 0
@@ -1072,8 +1077,7 @@ impl Inner {
                 prev_progress: job.prev_progress,
             };
             let usual = self.usual_duration(st, job, &sh.config);
-            let window = plan::likely_window(&timing, now, &sh.params, usual);
-            plan::expected_delay(window, now, &sh.params)
+            plan::planned_delay(&timing, now, &sh.params, usual)
         };
         delay = delay.clamp(dur_ms(cfg.min_interval), dur_ms(cfg.max_interval).max(1));
         if let Some(safety) = cfg.safety_poll {
@@ -1142,10 +1146,8 @@ impl Inner {
 
         // 1. Timers. Jobs of a listing provider due within the batch window come along with
         //    those due now, so one list call serves them all.
-        let horizon = now.saturating_add(dur_ms(self.config.batch_window));
-        let mut early = Vec::new();
         while let Some(&Reverse(e)) = st.heap.peek() {
-            if e.due > horizon {
+            if e.due > now {
                 break;
             }
             st.heap.pop();
@@ -1154,22 +1156,39 @@ impl Inner {
             };
             if now >= job.deadline {
                 self.deadline_passed(st, e.slot, now);
-            } else if e.due <= now {
-                self.make_ready(st, e.slot);
             } else {
-                early.push(e);
+                self.make_ready(st, e.slot);
             }
         }
-        for e in early {
-            let Some(job) = st.current(e.slot, e.epoch, Phase::Waiting) else {
-                continue;
-            };
-            let p = pidx(job.job.provider);
-            let listable = self.listable(job);
-            if listable && !st.ready_list[p].is_empty() {
-                self.make_ready(st, e.slot);
-            } else {
+        let mut sweep = [false; 3];
+        for sh in self.providers.values() {
+            let p = pidx(sh.provider);
+            sweep[p] = sh.caps.list && !st.ready_list[p].is_empty() && !st.early_swept[p];
+        }
+        if sweep.iter().any(|&s| s) {
+            let horizon = now.saturating_add(dur_ms(self.config.batch_window));
+            let mut keep = Vec::new();
+            while let Some(&Reverse(e)) = st.heap.peek() {
+                if e.due > horizon {
+                    break;
+                }
+                st.heap.pop();
+                let Some(job) = st.current(e.slot, e.epoch, Phase::Waiting) else {
+                    continue;
+                };
+                if sweep[pidx(job.job.provider)] && self.listable(job) {
+                    self.make_ready(st, e.slot);
+                } else {
+                    keep.push(e);
+                }
+            }
+            for e in keep {
                 st.heap.push(Reverse(e));
+            }
+            for (p, swept) in sweep.iter().enumerate() {
+                if *swept {
+                    st.early_swept[p] = true;
+                }
             }
         }
 
@@ -1244,6 +1263,12 @@ impl Inner {
             }
         }
 
+        for p in 0..3 {
+            if st.ready_list[p].is_empty() {
+                // The batch went out (or was read by status): the next one sweeps again.
+                st.early_swept[p] = false;
+            }
+        }
         if let Some(Reverse(e)) = st.heap.peek() {
             soon(e.due, &mut wake);
         }

@@ -172,6 +172,10 @@ pub(crate) struct State {
     pub heap: BinaryHeap<Reverse<Entry>>,
     /// Due jobs a list call may refresh, per provider.
     pub ready_list: [VecDeque<(u32, u64)>; 3],
+    /// The provider's forming list batch has already gathered the jobs due soon after it (one
+    /// sweep per batch: sweeping on every driver turn while the batch waits for budget would
+    /// cost O(jobs due soon) per answer received).
+    pub early_swept: [bool; 3],
     /// Due jobs that need a status call, per provider.
     pub ready_status: [VecDeque<(u32, u64)>; 3],
     pub finished: HashMap<JobId, Outcome>,
@@ -194,6 +198,7 @@ impl State {
             index: HashMap::new(),
             heap: BinaryHeap::new(),
             ready_list: Default::default(),
+            early_swept: [false; 3],
             ready_status: Default::default(),
             finished: HashMap::new(),
             models: HashMap::new(),

@@ -53,7 +53,10 @@ async fn retry_after_is_a_floor_between_checks() {
         s.retry_after = Some(Duration::from_secs(30));
         Ok(s)
     });
-    let s = start(config(), &clock, vec![arc(api)]);
+    // A provider whose Retry-After is a floor (VibePeak's own is capped by default).
+    let mut cfg = config();
+    cfg.providers.get_mut(&VibePeak).unwrap().retry_after_cap = None;
+    let s = start(cfg, &clock, vec![arc(api)]);
     let job = s.submit(VibePeak, &request()).await.unwrap().job;
     let done = s.wait(&job);
     run_until(&s, &clock, 400.0).await;
@@ -61,6 +64,54 @@ async fn retry_after_is_a_floor_between_checks() {
     // 30: the floor, not the 5 s the estimate implies; 240: the documented 4 minutes; then
     // dense checks, but never closer than the 30 s the provider asked for.
     assert_eq!(calls.times(), [30.0, 240.0, 270.0, 300.0]);
+}
+
+#[tokio::test]
+async fn a_capped_retry_after_is_only_advice_but_a_429_is_obeyed() {
+    let clock = clock();
+    let calls = Calls::default();
+    let mut api = mock_api(VibePeak, Default::default());
+    api.expect_submit().times(1).returning(|_| {
+        let mut s = snap(VibePeak, "task_1", Status::Queued);
+        s.retry_after = Some(Duration::from_secs(30));
+        s.estimated_completion = Some(at(10.0));
+        Ok(s)
+    });
+    let (c, log) = (clock.clone(), calls.clone());
+    api.expect_status().returning(move |id| {
+        log.record(&c, id);
+        let t = secs(&c);
+        if t == 248.0 {
+            // A 429 is a provider's order, never advice: nothing before 308 s.
+            let mut e = ApiError::new(
+                VibePeak,
+                Operation::Status,
+                ErrorKind::RateLimited,
+                429,
+                "slow down",
+            );
+            e.retry_after = Some(Duration::from_secs(60));
+            return Err(e.into());
+        }
+        let status = if t >= 310.0 {
+            Status::Succeeded
+        } else {
+            Status::Running
+        };
+        let mut s = snap(VibePeak, id, status);
+        s.retry_after = Some(Duration::from_secs(30));
+        Ok(s)
+    });
+    // VibePeak's documented config caps a Retry-After on answers at its dense interval (4 s).
+    let s = start(config(), &clock, vec![arc(api)]);
+    let job = s.submit(VibePeak, &request()).await.unwrap().job;
+    let done = s.wait(&job);
+    run_until(&s, &clock, 400.0).await;
+    assert_eq!(done.await.unwrap().status.status, Status::Succeeded);
+    // 6: the estimate's window (10 s ± 4 s), not the 30 s the answer asked for; 240: the
+    // documented 4 minutes; then every 4 s, the 30 s of each answer notwithstanding, until the
+    // 429 at 248 s holds everything for its full 60 s.
+    assert_eq!(calls.times(), [6.0, 240.0, 244.0, 248.0, 308.0, 312.0]);
 }
 
 #[tokio::test]
@@ -92,8 +143,8 @@ async fn the_first_look_follows_estimated_completion() {
     );
     let done = s.wait(&job);
     run_until(&s, &clock, 400.0).await;
-    // The window is the estimate ± 12 % of the expected duration (36 s); inside it, every 5 s.
-    assert_eq!(calls.times(), [264.0, 269.0, 274.0]);
+    // The window is the estimate ± 12 % of the expected duration (36 s); inside it, every 4 s.
+    assert_eq!(calls.times(), [264.0, 268.0, 272.0]);
     assert_eq!(done.await.unwrap().status.status, Status::Succeeded);
 }
 

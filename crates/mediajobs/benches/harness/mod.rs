@@ -32,7 +32,7 @@ pub struct World {
     pub videogen: Arc<VideoGenClient>,
     pub vidiking: Arc<VidikingClient>,
     /// Requests (submit, status, list, …) whose answer has not come back yet.
-    pub in_flight: Arc<AtomicUsize>,
+    pub in_flight: Arc<InFlightCount>,
     http: reqwest::Client,
 }
 
@@ -79,7 +79,7 @@ impl World {
             vibepeak: Arc::new(vibepeak),
             videogen: Arc::new(videogen),
             vidiking: Arc::new(vidiking),
-            in_flight: Arc::new(AtomicUsize::new(0)),
+            in_flight: Arc::default(),
             http: reqwest::Client::new(),
         }
     }
@@ -134,26 +134,54 @@ impl World {
     }
 }
 
+/// Requests out, and a way to wait until there are none.
+#[derive(Debug, Default)]
+pub struct InFlightCount {
+    n: AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+impl InFlightCount {
+    pub fn get(&self) -> usize {
+        self.n.load(Ordering::SeqCst)
+    }
+
+    /// Returns once no request is out.
+    pub async fn idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.get() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
 /// A provider adapter that counts the requests it has out, so a lock-step driver knows when
 /// every answer is in.
 #[derive(Debug)]
 struct Counted {
     inner: Arc<dyn ProviderApi>,
-    in_flight: Arc<AtomicUsize>,
+    in_flight: Arc<InFlightCount>,
 }
 
-struct InFlight(Arc<AtomicUsize>);
+struct InFlight(Arc<InFlightCount>);
 
 impl InFlight {
-    fn new(n: &Arc<AtomicUsize>) -> Self {
-        n.fetch_add(1, Ordering::SeqCst);
+    fn new(n: &Arc<InFlightCount>) -> Self {
+        n.n.fetch_add(1, Ordering::SeqCst);
         InFlight(n.clone())
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        if self.0.n.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
     }
 }
 
@@ -297,11 +325,31 @@ const VIDEOGEN_TOOLS: [&str; 4] = [
     "generate-sound-effect",
 ];
 
-/// Job `i` of a fleet: providers in turn; VideoGen tools in turn; sizes varied by `i`.
-pub fn request(i: usize, webhooks: Option<&Webhooks>) -> (Provider, SubmitRequest) {
+/// Where per-job webhooks go (VibePeak `webhook_url`, Vidiking `callback`).
+#[derive(Debug, Clone)]
+pub struct HookUrls {
+    pub vibepeak: String,
+    pub vidiking: String,
+}
+
+impl Webhooks {
+    pub fn urls(&self) -> HookUrls {
+        HookUrls {
+            vibepeak: self.url(Provider::VibePeak),
+            vidiking: self.url(Provider::Vidiking),
+        }
+    }
+}
+
+/// Job `i` of a fleet: providers in turn.
+pub fn request(i: usize, hooks: Option<&HookUrls>) -> (Provider, SubmitRequest) {
     let provider = Provider::ALL[i % 3];
-    let k = i / 3;
-    let mut req = match provider {
+    (provider, request_for(provider, i / 3, hooks))
+}
+
+/// The `k`-th job of `provider`: VideoGen tools in turn, sizes varied by `k`.
+pub fn request_for(provider: Provider, k: usize, hooks: Option<&HookUrls>) -> SubmitRequest {
+    let req = match provider {
         Provider::VibePeak => {
             let n = 6 + k % 5;
             let images: Vec<String> = (0..n)
@@ -343,15 +391,14 @@ pub fn request(i: usize, webhooks: Option<&Webhooks>) -> (Provider, SubmitReques
                 }]}]},
                 "output": {"format": "mp4", "resolution": "hd"},
             }))
-            .with_key(format!("job-{i}"))
+            .with_key(format!("job-{k}"))
         }
     };
-    if let Some(w) = webhooks {
-        if provider != Provider::VideoGen {
-            req = req.with_webhook_url(w.url(provider));
-        }
+    match (hooks, provider) {
+        (Some(h), Provider::VibePeak) => req.with_webhook_url(h.vibepeak.clone()),
+        (Some(h), Provider::Vidiking) => req.with_webhook_url(h.vidiking.clone()),
+        _ => req,
     }
-    (provider, req)
 }
 
 /// Resident memory of this process, in bytes.
