@@ -141,135 +141,16 @@ const WORDS: &[&str] = &[
     "",
 ];
 
-fn json_key() -> impl Strategy<Value = String> {
-    prop_oneof![
-        3 => prop::sample::select(FIELDS).prop_map(str::to_string),
-        1 => "[a-z_]{0,8}",
-    ]
-}
-
-fn json_leaf() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        ".{0,24}".prop_map(Value::from),
-        prop::sample::select(WORDS).prop_map(Value::from),
-    ]
-}
+#[path = "../../../test-support/prop_json.rs"]
+mod prop_json;
+use prop_json::{Mutation, mutate};
 
 fn arb_json() -> impl Strategy<Value = Value> {
-    json_leaf().prop_recursive(4, 64, 8, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-            prop::collection::btree_map(json_key(), inner, 0..8)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
-
-/// One change to one node of a document.
-#[derive(Debug, Clone)]
-enum Mutation {
-    Remove,
-    Null,
-    Replace(Value),
-    /// A number or boolean becomes its text; a string becomes a number.
-    Retype,
-    WrapInArray,
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        Just(Mutation::Remove),
-        Just(Mutation::Null),
-        json_leaf().prop_map(Mutation::Replace),
-        Just(Mutation::Retype),
-        Just(Mutation::WrapInArray),
-    ]
+    prop_json::arb_json(FIELDS, WORDS)
 }
 
 fn mutations() -> impl Strategy<Value = Vec<(Index, Mutation)>> {
-    prop::collection::vec((any::<Index>(), mutation()), 1..4)
-}
-
-#[derive(Debug, Clone)]
-enum Seg {
-    Key(String),
-    At(usize),
-}
-
-fn paths(v: &Value, prefix: &mut Vec<Seg>, out: &mut Vec<Vec<Seg>>) {
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                prefix.push(Seg::Key(k.clone()));
-                out.push(prefix.clone());
-                paths(child, prefix, out);
-                prefix.pop();
-            }
-        }
-        Value::Array(a) => {
-            for (i, child) in a.iter().enumerate() {
-                prefix.push(Seg::At(i));
-                out.push(prefix.clone());
-                paths(child, prefix, out);
-                prefix.pop();
-            }
-        }
-        _ => {}
-    }
-}
-
-fn node_mut<'a>(v: &'a mut Value, path: &[Seg]) -> Option<&'a mut Value> {
-    path.iter().try_fold(v, |v, seg| match seg {
-        Seg::Key(k) => v.get_mut(k.as_str()),
-        Seg::At(i) => v.get_mut(*i),
-    })
-}
-
-fn mutate(doc: &mut Value, changes: &[(Index, Mutation)]) {
-    for (at, m) in changes {
-        let mut all = Vec::new();
-        paths(doc, &mut Vec::new(), &mut all);
-        if all.is_empty() {
-            return;
-        }
-        let path = all[at.index(all.len())].clone();
-        let Some((last, parent_path)) = path.split_last() else {
-            continue;
-        };
-        let Some(parent) = node_mut(doc, parent_path) else {
-            continue;
-        };
-        if let Mutation::Remove = m {
-            match (parent, last) {
-                (Value::Object(o), Seg::Key(k)) => {
-                    o.remove(k);
-                }
-                (Value::Array(a), Seg::At(i)) => {
-                    a.remove(*i);
-                }
-                _ => {}
-            }
-            continue;
-        }
-        let Some(node) = node_mut(parent, std::slice::from_ref(last)) else {
-            continue;
-        };
-        *node = match (m, node.take()) {
-            (Mutation::Null, _) => Value::Null,
-            (Mutation::Replace(v), _) => v.clone(),
-            (Mutation::Retype, Value::Number(n)) => Value::String(n.to_string()),
-            (Mutation::Retype, Value::Bool(b)) => Value::String(b.to_string()),
-            (Mutation::Retype, Value::String(s)) => Value::from(s.len()),
-            (Mutation::Retype, other) => Value::String(other.to_string()),
-            (Mutation::WrapInArray, old) => Value::Array(vec![old]),
-            (Mutation::Remove, old) => old,
-        };
-    }
+    prop_json::mutations(WORDS)
 }
 
 // ---- documented status bodies -------------------------------------------------------------
