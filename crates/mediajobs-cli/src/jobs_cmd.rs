@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mediajobs::core::{ListQuery, Operation};
+use mediajobs::core::ListQuery;
 use mediajobs::providers::{env_lookup, provider_from};
 use mediajobs::scheduler::{SchedulerConfig, WaitError, WatchOptions};
 use mediajobs::transport::{ReqwestTransport, Transport};
@@ -369,6 +369,5 @@ pub async fn list(args: ListArgs, json_out: bool) -> Result<u8, CliError> {
             println!("(no jobs)");
         }
     }
-    let _ = Operation::List;
     Ok(0)
 }

@@ -8,7 +8,7 @@
 //! job, and an uncertain submit is reconciled (VideoGen, Vidiking) or reported (VibePeak),
 //! never blindly sent again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +24,6 @@ use mediajobs_journal::{
 use mediajobs_scheduler::{JobEvent, Scheduler, SchedulerConfig, Stats, WaitError, WatchOptions};
 use mediajobs_transport::Transport;
 use serde::Serialize;
-use tokio::sync::Mutex as AsyncMutex;
 
 use crate::batch::BatchLine;
 use crate::download::{download_output, file_name};
@@ -163,7 +162,6 @@ pub struct Runner {
     conflicts: std::sync::Mutex<Vec<String>>,
     deadline_passed: AtomicU64,
     calls_synced: std::sync::Mutex<Stats>,
-    journal_lock: AsyncMutex<()>,
     /// Every reconciliation of this invocation (the initial pass and those made while
     /// submitting), for the report.
     reconciliations: std::sync::Mutex<Vec<mediajobs_journal::Reconciliation>>,
@@ -210,7 +208,6 @@ impl Runner {
             conflicts: std::sync::Mutex::new(Vec::new()),
             deadline_passed: AtomicU64::new(0),
             calls_synced: std::sync::Mutex::new(Stats::default()),
-            journal_lock: AsyncMutex::new(()),
             reconciliations: std::sync::Mutex::new(Vec::new()),
         }
     }
@@ -653,10 +650,7 @@ impl Runner {
         }
         let options = watch_options(job);
         for attempt in 0..self.options.submit_attempts.max(1) {
-            {
-                let _guard = self.journal_lock.lock().await;
-                self.journal.begin_submit(&job.key).map_err(jerr)?;
-            }
+            self.journal.begin_submit(&job.key).map_err(jerr)?;
             let result = self
                 .scheduler
                 .submit_with(provider, &request, options.clone())
@@ -955,13 +949,4 @@ fn describe(outcome: &ReconcileOutcome) -> String {
         ReconcileOutcome::NeedsDecision => "the provider cannot be asked whether the task exists; `mediajobs resume --resubmit-uncertain` sends it again (it may be paid twice)".into(),
         other => format!("{other:?}"),
     }
-}
-
-/// Keys of jobs by state, for reports.
-pub fn keys_by_state(journal: &dyn Journal) -> Result<HashMap<JobState, Vec<String>>, Error> {
-    let mut out: HashMap<JobState, Vec<String>> = HashMap::new();
-    for j in journal.jobs().map_err(jerr)? {
-        out.entry(j.state).or_default().push(j.key);
-    }
-    Ok(out)
 }
