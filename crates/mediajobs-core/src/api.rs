@@ -116,6 +116,14 @@ pub trait ProviderApi: Send + Sync + std::fmt::Debug {
         })
     }
 
+    /// How much work `request` asks for, in the provider's own unit (Vidiking: seconds of
+    /// timeline), when its duration grows with it: the scheduler then learns durations per
+    /// unit of work as well as per tool. `None` (the default): the size says nothing known.
+    fn work_units(&self, request: &SubmitRequest) -> Option<f64> {
+        let _ = request;
+        None
+    }
+
     /// Lists recent tasks, where the provider can ([`Capabilities::list`]).
     async fn list(&self, query: &ListQuery) -> Result<ListPage, Error> {
         let _ = query;

@@ -61,6 +61,11 @@ impl TokenBucket {
     fn take(&mut self) {
         self.tokens -= 1.0;
     }
+
+    fn give_back(&mut self, now_ms: i64) {
+        self.refill(now_ms);
+        self.tokens = (self.tokens + 1.0).min(self.capacity);
+    }
 }
 
 /// Why a request cannot go now.
@@ -140,6 +145,17 @@ impl Gate {
         }
         self.in_flight += 1;
         Ok(())
+    }
+
+    /// Returns the tokens of a `try_take` whose request was not sent after all (its in-flight
+    /// slot goes back with the [`Permit`]).
+    pub(crate) fn refund(&mut self, op: Operation, now_ms: i64) {
+        if let Some(b) = self.overall.as_mut() {
+            b.give_back(now_ms);
+        }
+        if let Some(b) = self.op_bucket(op) {
+            b.give_back(now_ms);
+        }
     }
 
     /// Pauses every request until `until_ms` (a 429).

@@ -84,6 +84,52 @@ impl DurationModel {
     }
 }
 
+/// Jobs within a factor of √2 in size share a class: each class learns its own durations per
+/// unit, so a fixed overhead (short jobs take longer per unit) does not shift the window of
+/// long jobs, and a fleet submitted at once does not plan its long jobs from its short ones,
+/// which finish first.
+pub(crate) fn size_class(work: f64) -> i8 {
+    (work.max(1e-9).log2() * 2.0).floor().clamp(-100.0, 100.0) as i8
+}
+
+/// Durations per unit of work, kept on the scale of the first job's size so the histogram's
+/// buckets fit them (a unit may be a second of timeline or a character of text).
+#[derive(Debug, Clone)]
+pub(crate) struct ScaledModel {
+    reference: f64,
+    model: DurationModel,
+}
+
+impl ScaledModel {
+    pub(crate) fn new(reference: f64) -> Self {
+        ScaledModel {
+            reference,
+            model: DurationModel::new(),
+        }
+    }
+
+    pub(crate) fn samples(&self) -> u32 {
+        self.model.samples()
+    }
+
+    /// Records a job of `work` units that took `d`.
+    pub(crate) fn record(&mut self, d: Duration, work: f64) {
+        if work > 0.0 && self.reference > 0.0 {
+            self.model.record(d.mul_f64(self.reference / work));
+        }
+    }
+
+    /// The `q`-quantile of durations per unit of work (on the reference scale).
+    pub(crate) fn quantile(&self, q: f64) -> Option<Duration> {
+        self.model.quantile(q)
+    }
+
+    /// A quantile scaled to a job of `work` units.
+    pub(crate) fn for_work(&self, d: Duration, work: f64) -> Duration {
+        d.mul_f64((work / self.reference).clamp(1e-6, 1e6))
+    }
+}
+
 /// What the planner knows of one job, times in ms since the epoch.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct JobTiming {
@@ -201,6 +247,43 @@ pub(crate) fn planned_delay(
     delay.min(expected_delay(usual_window(t, now, p, usual), now, p))
 }
 
+/// How many list pages one sweep should read, from where the due jobs sit on the list.
+///
+/// `pages[i]` is the page (0 = the newest) where due job `i` is expected. Reading `P` pages
+/// costs `P × page_cost` (a page's price in status reads) and spares one status read per due
+/// job on them; the depth with the largest saving wins (the shallower on a tie), provided it
+/// refreshes at least `min_batch` jobs and saves something. `0`: no list pays, read every due
+/// job by status.
+pub(crate) fn sweep_depth(pages: &[u32], max_pages: u32, page_cost: u32, min_batch: usize) -> u32 {
+    let deepest = pages
+        .iter()
+        .copied()
+        .max()
+        .map_or(0, |p| p.saturating_add(1));
+    let reach = deepest.min(max_pages) as usize;
+    if reach == 0 {
+        return 0;
+    }
+    let mut per_page = vec![0usize; reach];
+    for &p in pages {
+        if let Some(n) = per_page.get_mut(p as usize) {
+            *n += 1;
+        }
+    }
+    let cost = i64::from(page_cost.max(1));
+    let (mut best, mut best_gain, mut reached) = (0u32, 0i64, 0usize);
+    for (i, n) in per_page.into_iter().enumerate() {
+        reached += n;
+        let depth = i as i64 + 1;
+        let gain = reached as i64 - depth * cost;
+        if reached >= min_batch.max(1) && gain > best_gain {
+            best = depth as u32;
+            best_gain = gain;
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +375,53 @@ mod tests {
         assert!((40.0..70.0).contains(&p50), "p50 {p50}");
         assert!((85.0..120.0).contains(&p95), "p95 {p95}");
         assert!(m.quantile(0.05).unwrap() < m.quantile(0.5).unwrap());
+    }
+    #[test]
+    fn a_sweep_reads_as_deep_as_it_pays() {
+        // Two due jobs on the newest page: one call instead of two.
+        assert_eq!(sweep_depth(&[0, 0], 10, 1, 2), 1);
+        // One due job is not worth a list.
+        assert_eq!(sweep_depth(&[0], 10, 1, 2), 0);
+        // Many due jobs on every page: read them all.
+        let spread: Vec<u32> = (0..170).map(|i| i / 10).collect();
+        assert_eq!(sweep_depth(&spread, 500, 1, 2), 17);
+        // ... but never past the configured reach.
+        assert_eq!(sweep_depth(&spread, 5, 1, 2), 5);
+        // Three jobs deep down the list: three status reads beat thirty pages.
+        assert_eq!(sweep_depth(&[10, 20, 30], 500, 1, 2), 0);
+        // Many on the first pages and a straggler far behind: stop before the straggler.
+        let mut mixed = vec![0u32; 50];
+        mixed.push(40);
+        assert_eq!(sweep_depth(&mixed, 500, 1, 2), 1);
+        // A larger min_batch is respected.
+        assert_eq!(sweep_depth(&[0, 0], 10, 1, 3), 0);
+        // Pages priced at four status reads (their transfer): 10 due per page pays, 3 not.
+        assert_eq!(sweep_depth(&spread, 500, 4, 2), 17);
+        let sparse: Vec<u32> = (0..51).map(|i| i / 3).collect();
+        assert_eq!(sweep_depth(&sparse, 500, 4, 2), 0);
+    }
+
+    #[test]
+    fn durations_per_unit_of_work_scale_to_each_job() {
+        // Renders take 3-4 s per second of timeline, for timelines of 5-15 s.
+        let mut per_unit = ScaledModel::new(5.0);
+        let mut per_job = DurationModel::new();
+        for i in 0..200u32 {
+            let work = 5.0 + f64::from(i % 11);
+            let d = Duration::from_secs_f64(work * (3.0 + f64::from(i % 7) / 6.0));
+            per_unit.record(d, work);
+            per_job.record(d);
+        }
+        let q = |m: &ScaledModel, q: f64, work: f64| m.for_work(m.quantile(q).unwrap(), work);
+        let unit = (q(&per_unit, 0.05, 10.0), q(&per_unit, 0.95, 10.0));
+        let job = (
+            per_job.quantile(0.05).unwrap(),
+            per_job.quantile(0.95).unwrap(),
+        );
+        // A 10 s timeline: 30-40 s, within the histogram's ~19 % buckets.
+        assert!((24.0..=34.0).contains(&unit.0.as_secs_f64()), "{unit:?}");
+        assert!((38.0..=50.0).contains(&unit.1.as_secs_f64()), "{unit:?}");
+        // Per job, the same renders spread over a wider window.
+        assert!(job.0 < unit.0 && job.1 > unit.1, "{job:?} vs {unit:?}");
     }
 }

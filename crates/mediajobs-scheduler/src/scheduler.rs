@@ -20,10 +20,10 @@ use tracing::Instrument;
 
 use crate::backoff::Backoff;
 use crate::budget::{Blocked, Gate, Permit, Wakers, lock};
-use crate::plan::{self, DurationModel, JobTiming, PlanParams};
+use crate::plan::{self, DurationModel, JobTiming, PlanParams, ScaledModel};
 use crate::state::{
-    self, Entry, HOLDS_SLOT, JobState, LIST_MISS, NONE, Outcome, Phase, START_FROM_PROVIDER,
-    START_KNOWN, State, pidx,
+    self, BEYOND_SWEEP, Entry, HOLDS_SLOT, JobState, LIST_MISS, NONE, Outcome, Phase,
+    START_FROM_PROVIDER, START_KNOWN, State, pidx,
 };
 use crate::types::Counters;
 use crate::{
@@ -242,6 +242,9 @@ impl Scheduler {
         let sh = self.inner.shared(provider)?;
         if options.tool.is_none() {
             options.tool = request.tool.clone();
+        }
+        if options.work.is_none() {
+            options.work = sh.api.work_units(request);
         }
         let span = tracing::info_span!("submit", provider = %provider, tool = ?request.tool, key = ?request.key, job = tracing::field::Empty);
         let inner = self.inner.clone();
@@ -800,6 +803,9 @@ impl Inner {
         if let Some(tool) = options.tool.as_deref().or(snapshot_tool) {
             state.tool = st.tools.intern(&state::normalize_tool(tool));
         }
+        if let Some(work) = options.work.filter(|w| w.is_finite() && *w > 0.0) {
+            state.work = work as f32;
+        }
         if holds_slot {
             state.flags |= HOLDS_SLOT;
         } else if let Some(sh) = self.providers.get(&job.provider) {
@@ -810,6 +816,9 @@ impl Inner {
                 state.flags |= HOLDS_SLOT;
             }
         }
+        let p = pidx(job.provider);
+        state.list_seq = st.list_seq_next[p];
+        st.list_seq_next[p] = st.list_seq_next[p].wrapping_add(1);
         let slot = st.insert(state);
         self.emit(if source == Source::Submit {
             JobEvent::Submitted {
@@ -891,10 +900,17 @@ impl Inner {
             if snapshot.status.status == Status::Succeeded && job.has(START_KNOWN) {
                 let took = Duration::from_millis((now - job.start).max(0) as u64);
                 let key = (job.job.provider, job.tool);
+                let work = f64::from(job.work);
                 st.models
                     .entry(key)
                     .or_insert_with(DurationModel::new)
                     .record(took);
+                if work > 0.0 {
+                    st.scaled
+                        .entry((key.0, key.1, plan::size_class(work)))
+                        .or_insert_with(|| ScaledModel::new(work))
+                        .record(took, work);
+                }
             }
             let at = ts(now);
             let snapshot = Arc::new(snapshot);
@@ -1090,20 +1106,39 @@ impl Inner {
         delay
     }
 
-    /// How long jobs like this one usually take: learned, else the tool's prior, else the
-    /// provider's.
+    /// How long jobs like this one usually take: learned for jobs of its size, else the
+    /// documented prior per unit of work, else learned for its tool, else the tool's prior,
+    /// else the provider's.
     fn usual_duration(
         &self,
         st: &State,
         job: &JobState,
         pc: &ProviderConfig,
     ) -> (Duration, Duration) {
-        if let Some(model) = st.models.get(&(job.job.provider, job.tool)) {
-            if model.samples() >= self.config.min_samples {
-                if let (Some(lo), Some(hi)) = (model.quantile(0.05), model.quantile(0.95)) {
-                    return (lo, hi);
-                }
+        let enough = |samples: u32| samples >= self.config.min_samples;
+        let work = f64::from(job.work);
+        if work > 0.0 {
+            // The adapter gives a size only where duration grows with it.
+            let key = (job.job.provider, job.tool, plan::size_class(work));
+            let learned = st
+                .scaled
+                .get(&key)
+                .filter(|m| enough(m.samples()))
+                .and_then(|m| Some((m, m.quantile(0.05)?, m.quantile(0.95)?)));
+            if let Some((m, lo, hi)) = learned {
+                return (m.for_work(lo, work), m.for_work(hi, work));
             }
+            if let Some(per_unit) = pc.work_prior {
+                return (per_unit.min.mul_f64(work), per_unit.max.mul_f64(work));
+            }
+        }
+        let learned = st
+            .models
+            .get(&(job.job.provider, job.tool))
+            .filter(|m| enough(m.samples()))
+            .and_then(|m| Some((m.quantile(0.05)?, m.quantile(0.95)?)));
+        if let Some(range) = learned {
+            return range;
         }
         let prior = (job.tool != NONE)
             .then(|| st.tools.get(job.tool))
@@ -1176,7 +1211,7 @@ impl Inner {
                 let Some(job) = st.current(e.slot, e.epoch, Phase::Waiting) else {
                     continue;
                 };
-                if sweep[pidx(job.job.provider)] && self.listable(job) {
+                if sweep[pidx(job.job.provider)] && self.listable(job) && !job.has(BEYOND_SWEEP) {
                     self.make_ready(st, e.slot);
                 } else {
                     keep.push(e);
@@ -1237,22 +1272,13 @@ impl Inner {
                 }
                 let permit = Permit::new(sh.gate.clone(), self.wakers.clone());
                 if use_list {
-                    let entries: Vec<_> = st.ready_list[p].drain(..).collect();
-                    let mut targets = Vec::with_capacity(entries.len());
-                    for (slot, epoch) in entries {
-                        match st.current(slot, epoch, Phase::Ready) {
-                            None => {}
-                            Some(job) if now >= job.deadline => self.deadline_passed(st, slot, now),
-                            Some(job) => {
-                                job.phase = Phase::InFlight;
-                                targets.push((slot, epoch));
-                            }
-                        }
-                    }
-                    if targets.is_empty() {
+                    let Some((targets, depth)) = self.plan_sweep(st, sh, now) else {
+                        // Every due job is read by status: the list's token goes back.
+                        lock(&sh.gate).refund(Operation::List, now);
+                        drop(permit);
                         continue;
-                    }
-                    launches.push(self.launch_list(st, sh, targets, permit));
+                    };
+                    launches.push(self.launch_list(st, sh, targets, depth, permit));
                 } else if let Some((slot, epoch)) = st.ready_status[p].pop_front() {
                     if let Some(job) = st.current(slot, epoch, Phase::Ready) {
                         job.phase = Phase::InFlight;
@@ -1273,6 +1299,57 @@ impl Inner {
             soon(e.due, &mut wake);
         }
         (launches, wake.map(|w| w.max(now + 1)))
+    }
+
+    /// Splits a provider's due list batch: the jobs a sweep of the paying depth reaches go out
+    /// on it (returned, with the depth), the others to status reads. `None` when no depth pays.
+    fn plan_sweep(
+        &self,
+        st: &mut State,
+        sh: &ProviderShared,
+        now: i64,
+    ) -> Option<(Vec<(u32, u64)>, u32)> {
+        let p = pidx(sh.provider);
+        let limit = sh.config.list_limit;
+        let mut due = Vec::with_capacity(st.ready_list[p].len());
+        while let Some((slot, epoch)) = st.ready_list[p].pop_front() {
+            match st.current(slot, epoch, Phase::Ready) {
+                None => {}
+                Some(job) if now >= job.deadline => self.deadline_passed(st, slot, now),
+                Some(_) => {
+                    if let Some(job) = st.job(slot) {
+                        due.push((slot, epoch, st.expected_page(job, limit)));
+                    }
+                }
+            }
+        }
+        let pages: Vec<u32> = due.iter().map(|&(_, _, page)| page).collect();
+        let depth = plan::sweep_depth(
+            &pages,
+            sh.config.list_max_pages.max(1),
+            sh.config.list_page_cost,
+            self.config.min_list_batch,
+        );
+        let mut targets = Vec::new();
+        for (slot, epoch, page) in due {
+            let Some(job) = st.job_mut(slot) else {
+                continue;
+            };
+            if page < depth {
+                job.phase = Phase::InFlight;
+                job.flags &= !BEYOND_SWEEP;
+                targets.push((slot, epoch));
+            } else if job.next_check > now {
+                // Gathered early for a sweep that will not reach it: back to its own time.
+                job.flags |= BEYOND_SWEEP;
+                let wait = job.next_check - now;
+                self.schedule_in(st, slot, now, wait);
+            } else {
+                job.flags &= !BEYOND_SWEEP;
+                st.ready_status[p].push_back((slot, epoch));
+            }
+        }
+        (!targets.is_empty()).then_some((targets, depth))
     }
 
     fn listable(&self, job: &JobState) -> bool {
@@ -1331,6 +1408,7 @@ impl Inner {
         st: &State,
         sh: &Arc<ProviderShared>,
         targets: Vec<(u32, u64)>,
+        depth: u32,
         permit: Permit,
     ) -> Request {
         let wanted: HashSet<String> = targets
@@ -1341,7 +1419,8 @@ impl Inner {
         let limit = sh.config.list_limit;
         let max_pages = sh.config.list_max_pages.max(1);
         let min_batch = self.config.min_list_batch.max(1);
-        let span = tracing::debug_span!("list", provider = %sh.provider, jobs = targets.len());
+        let span =
+            tracing::debug_span!("list", provider = %sh.provider, jobs = targets.len(), depth);
         let clock = self.clock.clone();
         let wakers = self.wakers.clone();
         Box::pin(
@@ -1371,16 +1450,23 @@ impl Inner {
                     match result {
                         Ok(page) => {
                             pages += 1;
+                            sh.counters.listed(page.items.len());
+                            let before = missing.len();
                             for s in &page.items {
                                 missing.remove(&s.job.id);
                             }
+                            let found = before - missing.len();
                             items.extend(page.items);
-                            // Another page pays only while it can still replace two or more
-                            // status calls.
-                            if missing.len() >= min_batch
-                                && pages < max_pages
-                                && page.next_cursor.is_some()
-                            {
+                            // The planned depth is a guess from submit order: executions created
+                            // elsewhere with the same key push ours further down. Past it, a page
+                            // pays while the last one still found targets and two or more are
+                            // missing; none found means the rest are not on this list.
+                            let more = if pages < depth {
+                                !missing.is_empty()
+                            } else {
+                                found > 0 && missing.len() >= min_batch && pages < max_pages
+                            };
+                            if more && page.next_cursor.is_some() {
                                 cursor = page.next_cursor;
                                 continue;
                             }

@@ -10,7 +10,7 @@ use rand::rngs::StdRng;
 use tokio::sync::oneshot;
 
 use crate::WaitError;
-use crate::plan::DurationModel;
+use crate::plan::{DurationModel, ScaledModel};
 
 /// Index of a provider in per-provider arrays.
 pub(crate) fn pidx(p: Provider) -> usize {
@@ -44,6 +44,9 @@ pub(crate) const START_KNOWN: u8 = 2;
 pub(crate) const LIST_MISS: u8 = 4;
 /// The start time came from the provider's `created_at`.
 pub(crate) const START_FROM_PROVIDER: u8 = 8;
+/// The last sweep could not reach the job: it waits for its own due time instead of joining
+/// the next sweep early.
+pub(crate) const BEYOND_SWEEP: u8 = 16;
 
 /// Marks "no interned string".
 pub(crate) const NONE: u16 = u16::MAX;
@@ -64,6 +67,11 @@ pub(crate) struct JobState {
     /// The tool (interned), `NONE` when unknown.
     pub tool: u16,
     pub flags: u8,
+    /// Order in which its provider's jobs began to be watched: the list shows the newest
+    /// first, so this tells on which page a list should show the job.
+    pub list_seq: u32,
+    /// Units of work ([`crate::WatchOptions::work`]); 0 when unknown.
+    pub work: f32,
     /// Consecutive errors or unrecognized answers: the backoff step.
     pub attempt: u8,
     pub queue_position: Option<u32>,
@@ -96,6 +104,8 @@ impl JobState {
             recognized: true,
             tool: NONE,
             flags: 0,
+            list_seq: 0,
+            work: 0.0,
             attempt: 0,
             queue_position: None,
             eta: None,
@@ -176,10 +186,15 @@ pub(crate) struct State {
     /// sweep per batch: sweeping on every driver turn while the batch waits for budget would
     /// cost O(jobs due soon) per answer received).
     pub early_swept: [bool; 3],
+    /// The next [`JobState::list_seq`], per provider.
+    pub list_seq_next: [u32; 3],
     /// Due jobs that need a status call, per provider.
     pub ready_status: [VecDeque<(u32, u64)>; 3],
     pub finished: HashMap<JobId, Outcome>,
     pub models: HashMap<(Provider, u16), DurationModel>,
+    /// Durations per unit of work, by provider, tool and size class ([`crate::plan::size_class`]),
+    /// for jobs whose size is known.
+    pub scaled: HashMap<(Provider, u16, i8), ScaledModel>,
     pub tools: Interner,
     pub raws: Interner,
     /// Task slots held (watched unfinished jobs plus submits under way), per provider.
@@ -199,9 +214,11 @@ impl State {
             heap: BinaryHeap::new(),
             ready_list: Default::default(),
             early_swept: [false; 3],
+            list_seq_next: [0; 3],
             ready_status: Default::default(),
             finished: HashMap::new(),
             models: HashMap::new(),
+            scaled: HashMap::new(),
             tools: Interner::default(),
             raws: Interner::default(),
             tasks: [0; 3],
@@ -250,6 +267,16 @@ impl State {
     pub(crate) fn current(&mut self, slot: u32, epoch: u64, phase: Phase) -> Option<&mut JobState> {
         self.job_mut(slot)
             .filter(|j| j.epoch == epoch && j.phase == phase)
+    }
+
+    /// The list page (0 = the newest) where `job` should appear, for pages of `limit`: one
+    /// place behind every job of its provider watched after it (a lower bound: jobs created
+    /// elsewhere with the same key push it further).
+    pub(crate) fn expected_page(&self, job: &JobState, limit: u32) -> u32 {
+        let newer = self.list_seq_next[pidx(job.job.provider)]
+            .saturating_sub(job.list_seq)
+            .saturating_sub(1);
+        newer / limit.max(1)
     }
 
     pub(crate) fn bump_epoch(&mut self) -> u64 {

@@ -240,6 +240,12 @@ pub struct WatchOptions {
     /// When the job was submitted, if known (saved in the journal): shapes the first look and
     /// lets its duration be learned.
     pub started_at: Option<Timestamp>,
+    /// How much work the job is, in its provider's unit ([`ProviderApi::work_units`], taken
+    /// from the request by [`crate::Scheduler::submit`]): durations are learned per unit too,
+    /// and used where they spread less than per job.
+    ///
+    /// [`ProviderApi::work_units`]: mediajobs_core::ProviderApi::work_units
+    pub work: Option<f64>,
 }
 
 impl WatchOptions {
@@ -258,6 +264,12 @@ impl WatchOptions {
     /// Sets when the job was submitted.
     pub fn with_started_at(mut self, t: Timestamp) -> Self {
         self.started_at = Some(t);
+        self
+    }
+
+    /// Sets how much work the job is.
+    pub fn with_work(mut self, units: f64) -> Self {
+        self.work = Some(units);
         self
     }
 }
@@ -286,6 +298,9 @@ pub struct ProviderStats {
     pub status: u64,
     /// List calls sent (one per page).
     pub list: u64,
+    /// Tasks read from list pages, watched or not: what list calls cost in transfer, where a
+    /// status read reads one.
+    pub listed: u64,
     /// Cancels sent.
     pub cancel: u64,
     /// 429 answers received (rate and concurrency limits).
@@ -330,6 +345,7 @@ pub(crate) struct Counters {
     submit: AtomicU64,
     status: AtomicU64,
     list: AtomicU64,
+    listed: AtomicU64,
     cancel: AtomicU64,
     rate_limited: AtomicU64,
     errors: AtomicU64,
@@ -347,6 +363,10 @@ impl Counters {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn listed(&self, tasks: usize) {
+        self.listed.fetch_add(tasks as u64, Ordering::Relaxed);
+    }
+
     pub(crate) fn error(&self, e: &Error) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         if e.is_rate_limited() {
@@ -359,6 +379,7 @@ impl Counters {
             submit: self.submit.load(Ordering::Relaxed),
             status: self.status.load(Ordering::Relaxed),
             list: self.list.load(Ordering::Relaxed),
+            listed: self.listed.load(Ordering::Relaxed),
             cancel: self.cancel.load(Ordering::Relaxed),
             rate_limited: self.rate_limited.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),

@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::*;
 use futures::FutureExt;
 use mediajobs_core::{
-    ApiError, Clock, Error, ErrorKind, ListPage, Operation, Provider, ProviderApi, ProviderStatus,
-    Snapshot, Status, SubmitRequest, TransportFailure,
+    ApiError, Clock, Error, ErrorKind, ListPage, ListQuery, Operation, Provider, ProviderApi,
+    ProviderStatus, Snapshot, Status, SubmitRequest, TransportFailure,
 };
 use mediajobs_scheduler::{
     Backoff, CancelOutcome, JobEvent, Observed, ProviderBudget, RateLimit, Source, WaitError,
@@ -728,6 +728,183 @@ async fn a_videogen_list_follows_its_cursor_while_jobs_are_missing() {
     run_until(&s, &clock, 100.0).await;
     assert!(s.watching().is_empty());
     assert_eq!(*pages.lock().unwrap(), [None, Some("page2".to_string())]);
+}
+
+/// A VideoGen list of `ids` (newest first) in pages of the asked size, every one succeeded.
+#[allow(clippy::unwrap_used)] // a cursor it did not hand out fails the test
+fn paged_list(ids: Vec<String>) -> impl Fn(&ListQuery) -> Result<ListPage, Error> {
+    move |q| {
+        let limit = q.limit.unwrap_or(50) as usize;
+        let from: usize = q.cursor.as_deref().map_or(0, |c| c.parse().unwrap());
+        let to = (from + limit).min(ids.len());
+        Ok(ListPage {
+            items: ids[from..to]
+                .iter()
+                .map(|id| snap(VideoGen, id, Status::Succeeded))
+                .collect(),
+            next_cursor: (to < ids.len()).then(|| to.to_string()),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_sweep_reads_as_many_pages_as_its_due_jobs_need() {
+    let clock = clock();
+    // 900 jobs watched oldest first; the list shows them newest first, 200 a page.
+    let ids: Vec<String> = (0..900).map(|n| format!("e{n}")).collect();
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    let mut api = mock_api(VideoGen, listing());
+    api.expect_list()
+        .times(5)
+        .returning(paged_list(newest_first));
+    api.expect_status().never();
+    let s = start(config(), &clock, vec![arc(api)]);
+    for id in &ids {
+        s.watch(job(VideoGen, id), None, WatchOptions::default())
+            .unwrap();
+    }
+    run_until(&s, &clock, 100.0).await;
+    // Five calls for 900 jobs, where status reads would have cost 900.
+    assert!(s.watching().is_empty());
+    assert_eq!(s.stats().providers[&VideoGen].list, 5);
+}
+
+#[tokio::test]
+async fn jobs_deep_down_the_list_are_read_by_status_when_pages_would_cost_more() {
+    let clock = clock();
+    let ids: Vec<String> = (0..402).map(|n| format!("e{n}")).collect();
+    let mut api = mock_api(VideoGen, listing());
+    api.expect_list().never();
+    api.expect_status()
+        .times(2)
+        .returning(|id| Ok(snap(VideoGen, id, Status::Succeeded)));
+    let s = start(config(), &clock, vec![arc(api)]);
+    for id in &ids {
+        s.watch(job(VideoGen, id), None, WatchOptions::default())
+            .unwrap();
+    }
+    // The 400 newest end by webhook: the two oldest sit on the list's third page, two status
+    // reads against three pages.
+    for id in &ids[2..] {
+        s.observe(
+            snap(VideoGen, id, Status::Succeeded),
+            Source::VerifiedWebhook,
+        );
+    }
+    run_until(&s, &clock, 100.0).await;
+    assert!(s.watching().is_empty());
+    let stats = s.stats().providers[&VideoGen];
+    assert_eq!((stats.list, stats.status), (0, 2));
+}
+
+#[tokio::test]
+async fn a_job_no_sweep_reaches_is_read_at_its_own_time_not_early() {
+    let clock = clock();
+    let calls = Calls::default();
+    let mut api = mock_api(VideoGen, listing());
+    api.expect_list().never();
+    let (c, log) = (clock.clone(), calls.clone());
+    api.expect_status().returning(move |id| {
+        log.record(&c, id);
+        Ok(snap(VideoGen, id, Status::Succeeded))
+    });
+    let s = start(config(), &clock, vec![arc(api)]);
+    // Two old jobs due 1 s apart (the prior's first look at 5 s after their start), then 400
+    // newer ones that end by webhook: the old two sit on the list's third page.
+    let options = |ago: f64| WatchOptions::default().with_started_at(at(-ago));
+    s.watch(job(VideoGen, "old0"), None, options(1.0)).unwrap();
+    s.watch(job(VideoGen, "old1"), None, options(0.0)).unwrap();
+    for n in 0..400 {
+        let id = format!("new{n}");
+        s.watch(job(VideoGen, &id), None, WatchOptions::default())
+            .unwrap();
+        s.observe(
+            snap(VideoGen, &id, Status::Succeeded),
+            Source::VerifiedWebhook,
+        );
+    }
+    run_until(&s, &clock, 100.0).await;
+    // old1 came along when old0 was due (the batch window), but no sweep pays for it, so it
+    // is read when it is due itself, not a second early.
+    assert_eq!(calls.of("old0"), [4.0]);
+    assert_eq!(calls.of("old1"), [5.0]);
+}
+
+#[tokio::test]
+async fn a_documented_prior_per_unit_of_work_sets_the_first_look() {
+    let clock = clock();
+    let calls = Calls::default();
+    let mut api = mock_api(Vidiking, Default::default());
+    let (c, log) = (clock.clone(), calls.clone());
+    api.expect_status().returning(move |id| {
+        log.record(&c, id);
+        Ok(snap(Vidiking, id, Status::Succeeded))
+    });
+    let s = start(config(), &clock, vec![arc(api)]);
+    let options = |work: f64| {
+        WatchOptions::default()
+            .with_started_at(clock.now())
+            .with_work(work)
+    };
+    s.watch(job(Vidiking, "short"), None, options(5.0)).unwrap();
+    s.watch(job(Vidiking, "long"), None, options(15.0)).unwrap();
+    s.watch(job(Vidiking, "unsized"), None, WatchOptions::default())
+        .unwrap();
+    run_until(&s, &clock, 100.0).await;
+    // 2 s per second of timeline before anything is learned; the provider's 10 s without a size.
+    assert_eq!(calls.of("short"), [10.0]);
+    assert_eq!(calls.of("long"), [30.0]);
+    assert_eq!(calls.of("unsized"), [10.0]);
+}
+
+#[tokio::test]
+async fn durations_are_learned_per_unit_of_work_where_size_explains_them() {
+    let clock = clock();
+    let calls = Calls::default();
+    // Vidiking renders take 4 s per second of timeline here; no list, to count status reads.
+    let mut api = mock_api(Vidiking, Default::default());
+    let started = Arc::new(Mutex::new(std::collections::HashMap::new()));
+    let (c, log, s2) = (clock.clone(), calls.clone(), started.clone());
+    api.expect_status().returning(move |id| {
+        log.record(&c, id);
+        let (t0, work): (f64, f64) = s2.lock().unwrap()[id];
+        let status = if secs(&c) - t0 >= 4.0 * work {
+            Status::Succeeded
+        } else {
+            Status::Running
+        };
+        Ok(snap(Vidiking, id, status))
+    });
+    let s = start(config(), &clock, vec![arc(api)]);
+    // Timelines of 12 to 15 s (one size class): 48 to 60 s of rendering; the last one is looked
+    // at below.
+    let jobs = [12.0, 15.0, 13.0, 14.0, 12.5, 15.0, 13.5];
+    for (n, work) in jobs.into_iter().enumerate() {
+        let id = if n == jobs.len() - 1 {
+            "big".to_string()
+        } else {
+            format!("r{n}")
+        };
+        started
+            .lock()
+            .unwrap()
+            .insert(id.clone(), (secs(&clock), work));
+        let j = job(Vidiking, &id);
+        let options = WatchOptions::default()
+            .with_started_at(clock.now())
+            .with_work(work);
+        s.watch(j.clone(), None, options).unwrap();
+        let done = s.wait(&j);
+        let until = secs(&clock) + 400.0;
+        run_until(&s, &clock, until).await;
+        done.await.unwrap();
+    }
+    // A 13.5 s timeline: the documented prior (2-6 s per second) would look first at 27 s and
+    // every 3 s after; learned, the first look comes near the 54 s it takes, and few follow.
+    let t0 = started.lock().unwrap()["big"].0;
+    let looks: Vec<f64> = calls.of("big").iter().map(|t| t - t0).collect();
+    assert!((44.0..=54.0).contains(&looks[0]), "looks at {looks:?}");
+    assert!(looks.len() <= 4, "looks at {looks:?}");
 }
 
 #[tokio::test]

@@ -220,7 +220,14 @@ fn scheduler_config(strategy: Strategy, limits: Limits) -> SchedulerConfig {
                 max_in_flight_requests: 64,
                 ..ProviderBudget::unlimited()
             };
-            config = config.with_provider(p, ProviderConfig::documented(p).with_budget(budget));
+            let mut pc = ProviderConfig::documented(p).with_budget(budget);
+            if let Some(cost) = std::env::var("XX_PAGE_COST")
+                .ok()
+                .and_then(|v| v.parse().ok())
+            {
+                pc.list_page_cost = cost;
+            }
+            config = config.with_provider(p, pc);
         }
     }
     if strategy == Strategy::Webhooks {
@@ -464,6 +471,7 @@ async fn run_mediajobs(
         "ended_by_webhook": by_webhook.load(Ordering::Relaxed),
         "client_calls": s.calls(),
         "client_429": s.rate_limited(),
+        "listed": s.providers.values().map(|p| p.listed).sum::<u64>(),
         "submit_errors": submit_errors.load(Ordering::Relaxed),
     });
     if let Some(h) = hooks {

@@ -322,7 +322,7 @@ impl Runner {
                 NextStep::Wait | NextStep::ReadOutputs => {
                     if let Some(id) = job.job_id() {
                         if self.apis.contains_key(&job.provider) {
-                            let options = watch_options(&job);
+                            let options = watch_options(&job, self.apis.get(&job.provider));
                             if let Err(e) = self.scheduler.watch(id.clone(), None, options) {
                                 self.problem(Some(&job.key), e.to_string());
                                 continue;
@@ -511,7 +511,7 @@ impl Runner {
                             .journal
                             .job(&r.key)
                             .map_err(jerr)?
-                            .map(|j| watch_options(&j))
+                            .map(|j| watch_options(&j, self.apis.get(&j.provider)))
                             .unwrap_or_default();
                         if self.scheduler.watch(job_id.clone(), None, options).is_ok() {
                             waits.push(self.wait_and_finish(r.key.clone(), job_id));
@@ -648,7 +648,7 @@ impl Runner {
         if let Some(url) = self.options.webhook_urls.get(&provider) {
             request = request.with_webhook_url(url.clone());
         }
-        let options = watch_options(job);
+        let options = watch_options(job, None);
         for attempt in 0..self.options.submit_attempts.max(1) {
             self.journal.begin_submit(&job.key).map_err(jerr)?;
             let result = self
@@ -928,13 +928,18 @@ where
     Box::pin(runner.submit_one(api, job, head_fresh, waits))
 }
 
-fn watch_options(job: &JobRecord) -> WatchOptions {
+/// How to watch a journal's job: its tool, when it was submitted and (when its adapter can
+/// tell from the saved request) how much work it is, so a resumed job is planned like a new one.
+fn watch_options(job: &JobRecord, api: Option<&Arc<dyn ProviderApi>>) -> WatchOptions {
     let mut o = WatchOptions::default();
     if let Some(t) = &job.tool {
         o = o.with_tool(t.clone());
     }
     if let Some(at) = job.submitted_at {
         o = o.with_started_at(at);
+    }
+    if let (Some(api), Ok(request)) = (api, job.submit_request()) {
+        o.work = api.work_units(&request);
     }
     o
 }

@@ -195,6 +195,10 @@ impl ProviderApi for Counted {
         self.inner.capabilities()
     }
 
+    fn work_units(&self, request: &SubmitRequest) -> Option<f64> {
+        self.inner.work_units(request)
+    }
+
     async fn submit(&self, request: &SubmitRequest) -> Result<Snapshot, Error> {
         let _g = InFlight::new(&self.in_flight);
         self.inner.submit(request).await
