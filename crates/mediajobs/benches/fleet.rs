@@ -364,16 +364,22 @@ fn summarize(
     })
 }
 
-/// Terminal events of the scheduler, recorded with the client-clock time they carry.
+/// Terminal events of the scheduler, recorded with the client-clock time they carry. The
+/// receiver tells how many the collector has taken in, so the driver can wait for the last of
+/// them before it stops the collector.
 fn collect(
     scheduler: &Scheduler,
     learned: &Learned,
     by_webhook: &Arc<AtomicU64>,
-) -> tokio::task::JoinHandle<()> {
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::watch::Receiver<usize>,
+) {
     let mut events = scheduler.events();
     let learned = learned.clone();
     let by_webhook = by_webhook.clone();
-    tokio::spawn(async move {
+    let (seen_tx, seen) = tokio::sync::watch::channel(0usize);
+    let task = tokio::spawn(async move {
         while let Some(e) = events.next().await {
             match e {
                 JobEvent::Terminal {
@@ -383,12 +389,14 @@ fn collect(
                         by_webhook.fetch_add(1, Ordering::Relaxed);
                     }
                     learned.lock().unwrap().insert((job.provider, job.id), at);
+                    seen_tx.send_modify(|n| *n += 1);
                 }
                 JobEvent::Lagged { missed } => panic!("the event collector missed {missed} events"),
                 _ => {}
             }
         }
-    })
+    });
+    (task, seen)
 }
 
 async fn run_mediajobs(
@@ -411,7 +419,7 @@ async fn run_mediajobs(
     };
     let urls: Option<HookUrls> = hooks.as_ref().map(Webhooks::urls);
     let by_webhook = Arc::new(AtomicU64::new(0));
-    let collector = collect(&scheduler, learned, &by_webhook);
+    let (collector, mut collected) = collect(&scheduler, learned, &by_webhook);
 
     // Submits: all at once at t0 where budgets allow (raised limits: the driver waits for them
     // before moving time); under documented limits they wait for budget while time moves.
@@ -477,6 +485,17 @@ async fn run_mediajobs(
     if let Some(h) = hooks {
         h.stop().await;
     }
+    // The last sweep may finish hundreds of jobs at once: let the collector take in their
+    // terminal events before it stops (each job of the fleet ends with exactly one: none is
+    // cancelled or passes its deadline).
+    let finished = scheduler.stats().finished;
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        collected.wait_for(|n| *n >= finished),
+    )
+    .await
+    .expect("terminal events missing 10 s after the last job finished")
+    .expect("the event collector ended early");
     scheduler.shutdown();
     collector.abort();
     extra
