@@ -212,6 +212,9 @@ pub enum FaultsError {
         /// The whole entry.
         entry: String,
     },
+    /// More than one thing is wrong: each is named, in the order of the SPEC.
+    #[error("{} faults refused: {}", .0.len(), join_errors(.0))]
+    Several(Vec<FaultsError>),
     /// The rate is not a number in 0–1.
     #[error("rate `{word}` in fault `{entry}` is not a number between 0 and 1")]
     Rate {
@@ -222,74 +225,111 @@ pub enum FaultsError {
     },
 }
 
+fn join_errors(errors: &[FaultsError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 impl FromStr for Faults {
     type Err = FaultsError;
 
+    /// Parses every entry and refuses the SPEC when any is wrong, naming every wrong word of
+    /// every entry (a user fixing a long SPEC should not meet its errors one run at a time).
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
         let mut rules = Vec::new();
+        let mut errors = Vec::new();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let syntax = || FaultsError::Syntax {
-                entry: entry.to_string(),
-            };
-            let (lhs, rate_word) = entry.split_once('=').ok_or_else(syntax)?;
-            let parts: Vec<&str> = lhs.split(':').map(str::trim).collect();
-            let [provider_word, op_word, kind_word] = parts[..] else {
-                return Err(syntax());
-            };
-            let provider = match provider_word {
-                "*" => None,
-                w => Some(
-                    Provider::from_name(w).ok_or_else(|| FaultsError::UnknownProvider {
-                        word: w.to_string(),
-                        entry: entry.to_string(),
-                    })?,
-                ),
-            };
-            let op = match op_word {
-                "*" => None,
-                w => Some(Op::ALL.into_iter().find(|o| o.name() == w).ok_or_else(|| {
-                    FaultsError::UnknownOperation {
-                        word: w.to_string(),
-                        entry: entry.to_string(),
-                    }
-                })?),
-            };
-            let kind = Kind::ALL
-                .into_iter()
-                .find(|k| k.name() == kind_word)
-                .ok_or_else(|| FaultsError::UnknownKind {
-                    word: kind_word.to_string(),
-                    entry: entry.to_string(),
-                })?;
-            let rate_word = rate_word.trim();
-            let rate: f64 = rate_word
-                .parse()
-                .ok()
-                .filter(|r: &f64| (0.0..=1.0).contains(r))
-                .ok_or_else(|| FaultsError::Rate {
-                    word: rate_word.to_string(),
-                    entry: entry.to_string(),
-                })?;
-            // `lost` on a non-submit operation is accepted and ignored, as the contract says; a
-            // webhook kind off the webhook operation, or a request kind on it, is refused.
-            if let Some(op) = op {
-                let misfit = (op == Op::Webhook) != kind.for_webhooks();
-                if misfit {
-                    return Err(FaultsError::Misfit {
-                        op: op_word.to_string(),
-                        kind: kind_word.to_string(),
-                        entry: entry.to_string(),
-                    });
-                }
+            match parse_rule(entry) {
+                Ok(rule) => rules.push(rule),
+                Err(mut e) => errors.append(&mut e),
             }
-            rules.push(Rule {
-                provider,
-                op,
-                kind,
-                rate,
+        }
+        match errors.len() {
+            0 => Ok(Faults { rules }),
+            1 => Err(errors.remove(0)),
+            _ => Err(FaultsError::Several(errors)),
+        }
+    }
+}
+
+/// One `provider:operation:kind=rate` entry, or every reason it is wrong.
+fn parse_rule(entry: &str) -> Result<Rule, Vec<FaultsError>> {
+    let syntax = || {
+        vec![FaultsError::Syntax {
+            entry: entry.to_string(),
+        }]
+    };
+    let (lhs, rate_word) = entry.split_once('=').ok_or_else(syntax)?;
+    let parts: Vec<&str> = lhs.split(':').map(str::trim).collect();
+    let [provider_word, op_word, kind_word] = parts[..] else {
+        return Err(syntax());
+    };
+    let mut errors = Vec::new();
+    let provider = match provider_word {
+        "*" => Ok(None),
+        w => Provider::from_name(w)
+            .map(Some)
+            .ok_or_else(|| FaultsError::UnknownProvider {
+                word: w.to_string(),
+                entry: entry.to_string(),
+            }),
+    };
+    let op = match op_word {
+        "*" => Ok(None),
+        w => Op::ALL
+            .into_iter()
+            .find(|o| o.name() == w)
+            .map(Some)
+            .ok_or_else(|| FaultsError::UnknownOperation {
+                word: w.to_string(),
+                entry: entry.to_string(),
+            }),
+    };
+    let kind = Kind::ALL
+        .into_iter()
+        .find(|k| k.name() == kind_word)
+        .ok_or_else(|| FaultsError::UnknownKind {
+            word: kind_word.to_string(),
+            entry: entry.to_string(),
+        });
+    let rate_word = rate_word.trim();
+    let rate = rate_word
+        .parse()
+        .ok()
+        .filter(|r: &f64| (0.0..=1.0).contains(r))
+        .ok_or_else(|| FaultsError::Rate {
+            word: rate_word.to_string(),
+            entry: entry.to_string(),
+        });
+    // `lost` on a non-submit operation is accepted and ignored, as the contract says; a
+    // webhook kind off the webhook operation, or a request kind on it, is refused.
+    if let (Ok(Some(op)), Ok(kind)) = (&op, &kind) {
+        if (*op == Op::Webhook) != kind.for_webhooks() {
+            errors.push(FaultsError::Misfit {
+                op: op_word.to_string(),
+                kind: kind_word.to_string(),
+                entry: entry.to_string(),
             });
         }
-        Ok(Faults { rules })
+    }
+    match (provider, op, kind, rate) {
+        (Ok(provider), Ok(op), Ok(kind), Ok(rate)) if errors.is_empty() => Ok(Rule {
+            provider,
+            op,
+            kind,
+            rate,
+        }),
+        (provider, op, kind, rate) => {
+            let mut all: Vec<FaultsError> = [provider.err(), op.err(), kind.err(), rate.err()]
+                .into_iter()
+                .flatten()
+                .collect();
+            all.append(&mut errors);
+            Err(all)
+        }
     }
 }
 
@@ -398,6 +438,24 @@ mod tests {
             f.roll_request(Provider::VideoGen, Op::Status, &mut rng),
             None
         );
+    }
+
+    #[test]
+    fn a_spec_with_several_mistakes_names_every_one() {
+        let e = "foo:submit:5xx=0.1,vibepeak:bogus:dup=0.2,videogen:submit:forge=0.1,*:*:5xx=0.1"
+            .parse::<Faults>()
+            .unwrap_err();
+        assert!(matches!(&e, FaultsError::Several(v) if v.len() == 3), "{e}");
+        let msg = e.to_string();
+        for word in ["`foo`", "`bogus`", "`forge`", "`submit`"] {
+            assert!(msg.contains(word), "{word} missing from: {msg}");
+        }
+        // Every wrong word of one entry, too.
+        let e = "foo:poll:boom=7".parse::<Faults>().unwrap_err();
+        let msg = e.to_string();
+        for word in ["`foo`", "`poll`", "`boom`", "`7`"] {
+            assert!(msg.contains(word), "{word} missing from: {msg}");
+        }
     }
 
     #[test]

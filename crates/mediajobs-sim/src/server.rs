@@ -398,7 +398,9 @@ async fn provider_entry(shared: Arc<Shared>, provider: Provider, req: Request) -
     {
         let key = match route {
             Some(r) => format!("{} {}", parts.method, r.template),
-            None => format!("{} (unmatched)", parts.method),
+            // Still "<METHOD> <route template>": one catch-all template, so that a client
+            // probing unknown paths cannot grow the map.
+            None => format!("{} {UNMATCHED_ROUTE}", parts.method),
         };
         *lock(&stats.by_route).entry(key).or_insert(0) += 1;
     }
@@ -408,7 +410,13 @@ async fn provider_entry(shared: Arc<Shared>, provider: Provider, req: Request) -
         .await
         .unwrap_or_default();
 
-    let mut slow = false;
+    let r = Req {
+        method: &parts.method,
+        path,
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body: &body,
+    };
     let mut lost = false;
     if let Some(op) = route.and_then(|r| r.op) {
         match shared.roll_request_fault(provider, op) {
@@ -419,26 +427,21 @@ async fn provider_entry(shared: Arc<Shared>, provider: Provider, req: Request) -
             }
             Some(kind @ (Kind::Status5xx | Kind::Status429)) => {
                 shared.count_fault(provider, op, kind);
-                let resp = fault_response(&shared, provider, kind);
+                let resp = fault_response(&shared, provider, kind, &r);
                 stats.count_response(resp.status().as_u16());
                 return resp;
             }
             Some(Kind::Slow) => {
+                // The delay comes before the answer is made, so that what it says (and its
+                // `Date`) is as of when it is sent.
                 shared.count_fault(provider, op, Kind::Slow);
-                slow = true;
+                slow_delay(&shared).await;
             }
             Some(Kind::Lost) => lost = true,
             _ => {}
         }
     }
 
-    let r = Req {
-        method: &parts.method,
-        path,
-        query: parts.uri.query(),
-        headers: &parts.headers,
-        body: &body,
-    };
     let resp = match provider {
         Provider::VibePeak => vibepeak::handle(&shared, &r),
         Provider::VideoGen => videogen::handle(&shared, &r),
@@ -450,13 +453,18 @@ async fn provider_entry(shared: Arc<Shared>, provider: Provider, req: Request) -
         bump(&stats.none);
         return close_without_answer();
     }
-    if slow {
-        let ms = shared.rand_range(2_000, 5_001);
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-    }
     stats.count_response(resp.status().as_u16());
     resp
 }
+
+/// The `slow` fault: 2–5 real seconds (loopback does not run faster at the sim's speed).
+async fn slow_delay(shared: &Shared) {
+    let ms = shared.rand_range(2_000, 5_001);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+/// The `by_route` template of a path that is no route of the provider.
+pub(crate) const UNMATCHED_ROUTE: &str = "/{*unmatched}";
 
 async fn download(
     shared: &Arc<Shared>,
@@ -464,7 +472,6 @@ async fn download(
     name: &str,
     query: Option<&str>,
 ) -> Response {
-    let mut slow = false;
     match shared.roll_request_fault(provider, Op::Download) {
         Some(Kind::Drop) => {
             shared.count_fault(provider, Op::Download, Kind::Drop);
@@ -485,21 +492,17 @@ async fn download(
         }
         Some(Kind::Slow) => {
             shared.count_fault(provider, Op::Download, Kind::Slow);
-            slow = true;
+            slow_delay(shared).await;
         }
         _ => {}
     }
-    let resp = files::serve(shared, provider, name, query);
-    if slow {
-        tokio::time::sleep(Duration::from_millis(shared.rand_range(2_000, 5_001))).await;
-    }
-    resp
+    files::serve(shared, provider, name, query)
 }
 
 /// Retry-After of an injected 429, in sim seconds.
 const FAULT_RETRY_AFTER_S: u64 = 5;
 
-fn fault_response(shared: &Shared, provider: Provider, kind: Kind) -> Response {
+fn fault_response(shared: &Shared, provider: Provider, kind: Kind, req: &Req<'_>) -> Response {
     let status = if kind == Kind::Status429 {
         StatusCode::TOO_MANY_REQUESTS
     } else if shared.rand_range(0, 2) == 0 {
@@ -508,9 +511,11 @@ fn fault_response(shared: &Shared, provider: Provider, kind: Kind) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let mut resp = match provider {
+        Provider::VibePeak if status == StatusCode::TOO_MANY_REQUESTS => {
+            return vibepeak::injected_429(shared);
+        }
         Provider::VibePeak => {
             let code = match status {
-                StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",
                 StatusCode::INTERNAL_SERVER_ERROR => "INTERNAL_ERROR",
                 _ => "SERVICE_UNAVAILABLE",
             };
@@ -522,7 +527,9 @@ fn fault_response(shared: &Shared, provider: Provider, kind: Kind) -> Response {
                 StatusCode::INTERNAL_SERVER_ERROR => ("Internal server error", None),
                 _ => ("Service unavailable", None),
             };
-            videogen::error(status, msg, code)
+            let mut resp = videogen::error(status, msg, code);
+            videogen::add_rate_headers(shared, req, &mut resp);
+            resp
         }
         Provider::Vidiking => {
             let code = match status {

@@ -33,8 +33,11 @@ pub(crate) fn id_number(seed: u64, tag: u64, seq: u64) -> u64 {
     mix64(seq ^ mix64(seed.wrapping_add(tag)))
 }
 
-/// Canonical JSON: object keys sorted recursively, no whitespace. Written by hand so that a
-/// `preserve_order` feature switched on elsewhere in the workspace cannot change the hash.
+/// Canonical JSON: object keys sorted recursively, no whitespace, numbers written as Python's
+/// `json.dumps` writes them (the form a test script would compare with). Written by hand so
+/// that a `preserve_order` feature switched on elsewhere in the workspace cannot change the
+/// hash. Integers beyond 64 bits arrive here as floats (serde_json's parser), so they are
+/// hashed in float form: a documented limit of the sim.
 pub(crate) fn canonical_json(v: &Value, out: &mut String) {
     match v {
         Value::Object(map) => {
@@ -63,7 +66,46 @@ pub(crate) fn canonical_json(v: &Value, out: &mut String) {
             }
             out.push(']');
         }
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() => push_python_float(f, out),
+            _ => out.push_str(&n.to_string()),
+        },
         other => out.push_str(&other.to_string()),
+    }
+}
+
+/// A float as Python's `repr` writes it: the shortest digits that read back the same (Rust's
+/// `{:e}` gives them), in positional form for decimal exponents -4 to 15, else `d.ddde±XX`.
+fn push_python_float(f: f64, out: &mut String) {
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    if f.is_sign_negative() {
+        out.push('-');
+    }
+    if (-4..16).contains(&exp) {
+        if exp >= 0 {
+            let point = exp as usize + 1;
+            let int_part = if digits.len() >= point {
+                digits[..point].to_string()
+            } else {
+                format!("{digits:0<point$}")
+            };
+            let frac = digits.get(point..).filter(|f| !f.is_empty()).unwrap_or("0");
+            out.push_str(&format!("{int_part}.{frac}"));
+        } else {
+            let zeros = "0".repeat((-exp - 1) as usize);
+            out.push_str(&format!("0.{zeros}{digits}"));
+        }
+    } else {
+        let (first, rest) = digits.split_at(1.min(digits.len()));
+        let sign = if exp < 0 { '-' } else { '+' };
+        if rest.is_empty() {
+            out.push_str(&format!("{first}e{sign}{:02}", exp.abs()));
+        } else {
+            out.push_str(&format!("{first}.{rest}e{sign}{:02}", exp.abs()));
+        }
     }
 }
 
@@ -207,6 +249,27 @@ mod tests {
         let mut s = String::new();
         canonical_json(&v, &mut s);
         assert_eq!(s, r#"{"a":{"c":null,"d":[1,{"y":"é","z":1}]},"b":1}"#);
+    }
+
+    #[test]
+    fn canonical_numbers_are_written_as_python_writes_them() {
+        // The inputs as a client sends them; the expected text is Python's
+        // `json.dumps(v, separators=(",", ":"))` of the same list, but for the 30-digit
+        // integer, which Python keeps exact and the sim hashes as a float (its documented limit).
+        let v: Value = serde_json::from_str(
+            "[1.5e-7, 1e16, 1e15, 0.0001, 0.00001, 123.456, 100.0, -0.0, 1.5, -2.5e-10, \
+             123456789012345678901234567890, 0.1, 5e-324, 1.7976931348623157e308, 12345678.9, \
+             -1e22, 42, -7, 18446744073709551615]",
+        )
+        .unwrap();
+        let mut s = String::new();
+        canonical_json(&v, &mut s);
+        assert_eq!(
+            s,
+            "[1.5e-07,1e+16,1000000000000000.0,0.0001,1e-05,123.456,100.0,-0.0,1.5,-2.5e-10,\
+             1.2345678901234568e+29,0.1,5e-324,1.7976931348623157e+308,12345678.9,-1e+22,42,-7,\
+             18446744073709551615]"
+        );
     }
 
     #[test]

@@ -136,6 +136,37 @@ pub(crate) fn error(
     json_response(status, &json!({ "error": e }))
 }
 
+/// The one 429 VibePeak documents, `CONCURRENCY_LIMIT_EXCEEDED` with its details and the
+/// sim's `Retry-After: 30`.
+fn concurrency_exceeded(shared: &Shared, limit: u32, in_flight: usize) -> Response {
+    let mut resp = error(
+        shared,
+        StatusCode::TOO_MANY_REQUESTS,
+        "CONCURRENCY_LIMIT_EXCEEDED",
+        &format!("Your plan allows {limit} tasks in flight; {in_flight} are queued or processing"),
+        Some(json!({
+            "limit": limit,
+            "in_flight": in_flight,
+            "plan": shared.config.vibepeak_plan.as_str(),
+        })),
+    );
+    set_header(&mut resp, "retry-after", POLL_S);
+    resp
+}
+
+/// An injected `429` fault: VibePeak documents no other 429 than the concurrency limit, so the
+/// fault takes its shape, reporting the test-mode tasks in flight (a client must treat it
+/// as transient whatever the operation).
+pub(crate) fn injected_429(shared: &Shared) -> Response {
+    let now = shared.now_ms();
+    let in_flight = lock(&shared.vibepeak).in_flight[0]
+        .iter()
+        .filter(|Reverse(t)| *t > now)
+        .count();
+    let limit = shared.config.vibepeak_limit().unwrap_or(0);
+    concurrency_exceeded(shared, limit, in_flight)
+}
+
 fn invalid(shared: &Shared, field: &str, message: &str) -> Response {
     error(
         shared,
@@ -559,19 +590,7 @@ fn create(shared: &Arc<Shared>, req: &Req<'_>, live: bool, limit: u32) -> Respon
     let in_flight = heap.len();
     if in_flight >= limit as usize {
         drop(st);
-        let mut resp = error(
-            shared,
-            StatusCode::TOO_MANY_REQUESTS,
-            "CONCURRENCY_LIMIT_EXCEEDED",
-            &format!(
-                "Your plan allows {limit} tasks in flight; {in_flight} are queued or processing"
-            ),
-            Some(
-                json!({"limit": limit, "in_flight": in_flight, "plan": shared.config.vibepeak_plan.as_str()}),
-            ),
-        );
-        set_header(&mut resp, "retry-after", POLL_S);
-        return resp;
+        return concurrency_exceeded(shared, limit, in_flight);
     }
 
     let seq = st.next_seq;

@@ -496,22 +496,76 @@ fn caller(shared: &Shared, key: &str) -> Option<(u8, u8)> {
     }
 }
 
+/// The rate window an answer reports (`X-RateLimit-*` are on every answer, PROVIDERS.md):
+/// the route's budget for the caller's key. A path that is no route reports the status-read
+/// budget [assumed]; a missing or unknown key reports the whole limit.
+struct Window {
+    limit: u32,
+    used: u32,
+    reset: i64,
+}
+
+impl Window {
+    /// The window of `method path` for the caller of `headers`; `consume` counts this request.
+    fn of(
+        shared: &Shared,
+        method: &Method,
+        path: &str,
+        headers: &http::HeaderMap,
+        consume: bool,
+    ) -> Window {
+        let budget = route(method, path).map_or(Budget::Status, |(r, _)| budget_of(&r));
+        let limit = limit_of(shared, budget);
+        let now = shared.now_ms();
+        let window = unix_secs(now).div_euclid(3600);
+        let reset = (window + 1) * 3600;
+        let key = bearer(headers)
+            .and_then(|t| caller(shared, t))
+            .map(|(k, _)| k);
+        let used = key.map_or(0, |key| {
+            let mut st = lock(&shared.videogen);
+            let w = st.windows.entry((key, budget)).or_insert((window, 0));
+            if w.0 != window {
+                *w = (window, 0);
+            }
+            if consume {
+                w.1 = w.1.saturating_add(1);
+            }
+            w.1
+        });
+        Window { limit, used, reset }
+    }
+
+    fn apply(&self, resp: &mut Response) {
+        rate_headers(
+            resp,
+            self.limit,
+            self.limit.saturating_sub(self.used),
+            self.reset,
+        );
+    }
+}
+
+/// Puts the `X-RateLimit-*` headers on an answer the handler did not make (an injected fault),
+/// without counting the request against the window.
+pub(crate) fn add_rate_headers(shared: &Shared, req: &Req<'_>, resp: &mut Response) {
+    Window::of(shared, req.method, req.path, req.headers, false).apply(resp);
+}
+
 pub(crate) fn handle(shared: &Arc<Shared>, req: &Req<'_>) -> Response {
     let Some((r, _)) = route(req.method, req.path) else {
-        return error(StatusCode::NOT_FOUND, "Not found", Some("not_found"));
+        let mut resp = error(StatusCode::NOT_FOUND, "Not found", Some("not_found"));
+        add_rate_headers(shared, req, &mut resp);
+        return resp;
     };
-    let budget = budget_of(&r);
-    let limit = limit_of(shared, budget);
-    let now = shared.now_ms();
-    let window = unix_secs(now).div_euclid(3600);
-    let reset = (window + 1) * 3600;
+    let window = Window::of(shared, req.method, req.path, req.headers, true);
     let Some(token) = bearer(req.headers) else {
         let mut resp = error(
             StatusCode::UNAUTHORIZED,
             "Unauthorized",
             Some("missing_api_key"),
         );
-        rate_headers(&mut resp, limit, limit, reset);
+        window.apply(&mut resp);
         return resp;
     };
     let Some((key, team)) = caller(shared, token) else {
@@ -520,26 +574,18 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Req<'_>) -> Response {
             "Unauthorized",
             Some("invalid_api_key"),
         );
-        rate_headers(&mut resp, limit, limit, reset);
+        window.apply(&mut resp);
         return resp;
     };
-    let used = {
-        let mut st = lock(&shared.videogen);
-        let w = st.windows.entry((key, budget)).or_insert((window, 0));
-        if w.0 != window {
-            *w = (window, 0);
-        }
-        w.1 = w.1.saturating_add(1);
-        w.1
-    };
-    if used > limit {
+    if window.used > window.limit {
         let mut resp = error(
             StatusCode::TOO_MANY_REQUESTS,
             "Rate limit exceeded for this endpoint; try again after the reset time",
             Some("rate_limit_exceeded"),
         );
-        rate_headers(&mut resp, limit, 0, reset);
-        set_header(&mut resp, "retry-after", (reset - unix_secs(now)).max(1));
+        window.apply(&mut resp);
+        let now = unix_secs(shared.now_ms());
+        set_header(&mut resp, "retry-after", (window.reset - now).max(1));
         return resp;
     }
     let mut resp = match r {
@@ -553,7 +599,7 @@ pub(crate) fn handle(shared: &Arc<Shared>, req: &Req<'_>) -> Response {
         Route::EndpointList => endpoint_list(shared, req.query, team),
         Route::EndpointDelete(id) => endpoint_delete(shared, id, team),
     };
-    rate_headers(&mut resp, limit, limit.saturating_sub(used), reset);
+    window.apply(&mut resp);
     resp
 }
 

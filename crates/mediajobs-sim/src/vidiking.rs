@@ -109,8 +109,12 @@ impl Job {
         if self.failure.is_some() || self.sandbox {
             0.0
         } else {
-            f64::from(self.credits)
+            decimal(self.credits)
         }
+    }
+
+    fn duration(&self) -> f64 {
+        decimal(self.duration)
     }
 }
 
@@ -190,6 +194,12 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
 
 fn bad(message: &str) -> Response {
     error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message)
+}
+
+/// A number kept as `f32` (tasks are many) as the decimal it was, not its widened binary
+/// value: `0.17`, not `0.17000000178813934`.
+fn decimal(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
 }
 
 pub(crate) fn classify(method: &Method, path: &str) -> Option<RouteMatch> {
@@ -619,7 +629,7 @@ fn view(shared: &Shared, j: &Job, now: SimMs) -> Value {
     match status {
         "COMPLETE" => {
             v["url"] = json!(j.url(shared));
-            v["duration"] = json!(j.duration);
+            v["duration"] = json!(j.duration());
             v["resolution"] = json!(format!("{}x{}", j.width, j.height));
             v["format"] = json!(format_name(j.kind));
             v["file_size"] = json!(j.kind.len());
@@ -752,12 +762,13 @@ fn event_body(shared: &Shared, st: &State, j: &Job, event: &str, now: SimMs) -> 
     let mut data = json!({
         "id": j.id(),
         "status": status,
-        "credits_used": if status == "COMPLETE" { j.credits_used() } else { 0.0 },
-        "wallet_balance": st.wallets[usize::from(j.account) % 2],
+        "credits_used": if status == "COMPLETE" { json!(j.credits_used()) } else { json!(0) },
+        // Credits are whole hundredths: the sum is too, once float noise is rounded off.
+        "wallet_balance": (st.wallets[usize::from(j.account) % 2] * 100.0).round() / 100.0,
     });
     if status == "COMPLETE" {
         data["url"] = json!(j.url(shared));
-        data["duration"] = json!(j.duration);
+        data["duration"] = json!(j.duration());
     }
     let body = json!({"event": event, "timestamp": rfc3339(now), "data": data});
     Bytes::from(serde_json::to_vec(&body).unwrap_or_default())

@@ -540,8 +540,10 @@ async fn injected_faults_map_to_the_right_errors() {
         .parse::<mediajobs_sim::Faults>()
         .unwrap();
     let sim = start(SimConfig { faults, ..config() }).await;
+    // VibePeak documents one 429, the concurrency limit, and the sim's fault takes its shape.
     let err = sim_client(&sim).status("task_x").await.unwrap_err();
-    assert_eq!(err.kind(), Some(ErrorKind::RateLimited), "{err}");
-    assert!(err.retry_after().is_some());
+    assert_eq!(err.kind(), Some(ErrorKind::ConcurrencyLimited), "{err}");
+    assert!(err.is_transient());
+    assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(30)));
     sim.shutdown().await;
 }

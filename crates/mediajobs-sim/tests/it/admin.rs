@@ -164,7 +164,10 @@ async fn unknown_paths_are_404_and_counted() {
     assert_eq!(b.status, 404);
     let s = env.stats().await;
     assert_eq!(s["providers"]["vidiking"]["requests"], 1);
-    assert_eq!(s["providers"]["vidiking"]["by_route"]["GET (unmatched)"], 1);
+    assert_eq!(
+        s["providers"]["vidiking"]["by_route"]["GET /{*unmatched}"],
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

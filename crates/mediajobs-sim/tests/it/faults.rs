@@ -98,6 +98,57 @@ async fn injected_5xx_and_429() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_injected_vibepeak_429_is_the_documented_concurrency_limit() {
+    // VibePeak documents one 429 only; a client that knows the docs must recognise the fault.
+    let env = start(with_faults("vibepeak:status:429=1")).await;
+    let a = env.get("vibepeak", "/v1/tasks/task_x").await;
+    assert_eq!(a.status, 429);
+    assert_eq!(a.body["error"]["code"], "CONCURRENCY_LIMIT_EXCEEDED");
+    let details = &a.body["error"]["details"];
+    assert_eq!(details["limit"], 3, "{details}");
+    assert_eq!(details["in_flight"], 0, "{details}");
+    assert_eq!(details["plan"], "pro", "{details}");
+    assert!(
+        a.body["error"]["request_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("req_")
+    );
+    assert_eq!(a.header("retry-after").as_deref(), Some("30"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_videogen_answer_carries_its_rate_limit_headers() {
+    let env = start(with_faults("videogen:status:5xx=1,videogen:list:429=1")).await;
+    let limits = |a: &Answer| {
+        [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+        ]
+        .map(|h| a.header(h).and_then(|v| v.parse::<i64>().ok()))
+    };
+    // Injected faults: the window as it stands, this request not counted.
+    let a = env.get("videogen", "/v1/tools/executions/vg_exec_1").await;
+    assert!(a.status == 500 || a.status == 503, "{}", a.status);
+    let [limit, remaining, reset] = limits(&a);
+    assert_eq!((limit, remaining), (Some(5000), Some(5000)));
+    assert!(reset.unwrap() > 0);
+    let b = env.get("videogen", "/v1/tools/executions").await;
+    assert_eq!(b.status, 429);
+    assert_eq!(limits(&b)[..2], [Some(5000), Some(5000)]);
+    assert!(b.header("retry-after").is_some());
+    // A path that is no route: the status-read window.
+    let c = env.get("videogen", "/v1/nope").await;
+    assert_eq!(c.status, 404);
+    assert_eq!(limits(&c)[..2], [Some(5000), Some(5000)]);
+    // A real answer (here: no such file id) counts.
+    let d = env.get("videogen", "/v1/files/file_x").await;
+    assert_eq!(d.status, 400);
+    assert_eq!(limits(&d)[..2], [Some(5000), Some(4999)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_delays_the_answer_in_real_time() {
     let env = start(with_faults("videogen:list:slow=1")).await;
     let t = Instant::now();
