@@ -39,7 +39,7 @@ pub async fn run(args: RunArgs, json_out: bool, quiet: bool) -> Result<u8, CliEr
     };
     let parsed = parse_batch(&text);
     for e in &parsed.errors {
-        eprintln!("{}: line {}: {}", args.batch, e.line, e.message);
+        errln!("{}: line {}: {}", args.batch, e.line, e.message);
     }
     if !parsed.errors.is_empty() && args.strict {
         return Err(CliError::usage(format!(
@@ -248,7 +248,7 @@ impl Session {
         }
         summary["malformed_lines"] = json!(skipped);
         if json_out {
-            println!("{summary}");
+            outln!("{summary}");
         } else {
             print_human(&report, skipped);
         }
@@ -290,7 +290,7 @@ async fn start_webhooks(
                 builder = builder.verifier(d.clone());
                 deferred_videogen = Some(d);
             }
-            None => eprintln!(
+            None => errln!(
                 "warning: {}_WEBHOOK_SECRET is not set: {p} webhooks cannot be verified, so polling alone settles {p} jobs",
                 p.env_prefix()
             ),
@@ -377,7 +377,7 @@ fn print_human(report: &RunReport, skipped: usize) {
             .collect();
         failed = format!(" ({})", parts.join(", "));
     }
-    println!(
+    outln!(
         "jobs {}: succeeded {}, failed {}{}, cancelled {}, uncertain {}, still open {}",
         s.jobs,
         s.succeeded,
@@ -387,17 +387,17 @@ fn print_human(report: &RunReport, skipped: usize) {
         s.uncertain,
         s.pending + s.queued + s.running
     );
-    println!(
+    outln!(
         "api calls {}, downloaded {} bytes, 429s received {}",
         s.api_calls,
         s.downloaded_bytes,
         report.scheduler.rate_limited()
     );
     if skipped > 0 {
-        println!("malformed lines skipped: {skipped}");
+        outln!("malformed lines skipped: {skipped}");
     }
     for u in &report.unreachable {
-        println!("unreachable: {u}");
+        outln!("unreachable: {u}");
     }
 }
 
@@ -411,13 +411,13 @@ pub fn status_journal(args: &StatusArgs, json_out: bool) -> Result<u8, CliError>
     let journal = SqliteJournal::open_read_only(path).map_err(journal_error)?;
     let report = journal.status_report().map_err(journal_error)?;
     if json_out {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string(&report).map_err(|e| CliError::usage(e.to_string()))?
         );
     } else {
         let s = journal.summary().map_err(journal_error)?;
-        println!(
+        outln!(
             "{}: jobs {}, succeeded {}, failed {}, cancelled {}, uncertain {}, pending {}, queued {}, running {}; api calls {}, downloaded {} bytes",
             path.display(),
             s.jobs,
@@ -432,7 +432,7 @@ pub fn status_journal(args: &StatusArgs, json_out: bool) -> Result<u8, CliError>
             s.downloaded_bytes
         );
         for item in journal.jobs().map_err(journal_error)? {
-            println!(
+            outln!(
                 "  {:<20} {:<9} {:<10} {}",
                 item.key,
                 item.provider.as_str(),
@@ -455,7 +455,7 @@ pub async fn webhooks_serve(args: ServeArgs) -> Result<u8, CliError> {
         }
     }
     if !any {
-        eprintln!(
+        errln!(
             "warning: no VIBEPEAK_/VIDEOGEN_/VIDIKING_WEBHOOK_SECRET set: every delivery will be refused with 401"
         );
     }
@@ -464,7 +464,7 @@ pub async fn webhooks_serve(args: ServeArgs) -> Result<u8, CliError> {
         code: UNREACHABLE,
         message: format!("could not listen on {}: {e}", args.addr),
     })?;
-    println!("{}", server.readiness().to_line());
+    outln!("{}", server.readiness().to_line());
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let printer = tokio::spawn(async move {
@@ -548,11 +548,11 @@ impl Display {
                     overall.inc(1);
                 }
                 Progress::Uncertain { key, reason, .. } => {
-                    multi.suspend(|| eprintln!("uncertain {key}: {reason}"));
+                    multi.suspend(|| errln!("uncertain {key}: {reason}"));
                 }
                 Progress::Problem { key, message } => {
                     multi.suspend(|| {
-                        eprintln!(
+                        errln!(
                             "{}{message}",
                             key.as_ref().map(|k| format!("{k}: ")).unwrap_or_default()
                         )
@@ -569,22 +569,22 @@ impl Display {
             Progress::Planned { totals } => {
                 let parts: Vec<String> = totals.iter().map(|(p, n)| format!("{p} {n}")).collect();
                 if parts.is_empty() {
-                    eprintln!("jobs to do: none (every job in the journal is settled)");
+                    errln!("jobs to do: none (every job in the journal is settled)");
                 } else {
-                    eprintln!("jobs to do: {}", parts.join(", "));
+                    errln!("jobs to do: {}", parts.join(", "));
                 }
             }
-            Progress::Submitted { key, job } => eprintln!("submitted {key} as {job}"),
+            Progress::Submitted { key, job } => errln!("submitted {key} as {job}"),
             Progress::Finished {
                 key,
                 provider,
                 state,
-            } => eprintln!("{state} {key} ({provider})"),
-            Progress::Uncertain { key, reason, .. } => eprintln!("uncertain {key}: {reason}"),
+            } => errln!("{state} {key} ({provider})"),
+            Progress::Uncertain { key, reason, .. } => errln!("uncertain {key}: {reason}"),
             Progress::Downloaded { key, path, bytes } => {
-                eprintln!("saved {key} to {path} ({bytes} bytes)")
+                errln!("saved {key} to {path} ({bytes} bytes)")
             }
-            Progress::Problem { key, message } => eprintln!(
+            Progress::Problem { key, message } => errln!(
                 "problem {}{message}",
                 key.as_ref().map(|k| format!("{k}: ")).unwrap_or_default()
             ),

@@ -105,7 +105,7 @@ pub async fn run(args: DemoArgs, json_out: bool, quiet: bool) -> Result<u8, CliE
     };
     let lines = demo_batch(args.jobs);
     if !json_out && !quiet {
-        eprintln!(
+        errln!(
             "mediajobs demo: simulator on {} at {}x (seed {}), {} jobs over VibePeak, VideoGen and Vidiking, results into {}",
             sim.local_addr(),
             args.speed,
@@ -183,7 +183,7 @@ pub async fn run(args: DemoArgs, json_out: bool, quiet: bool) -> Result<u8, CliE
         "wall_seconds": (wall.as_secs_f64() * 1000.0).round() / 1000.0,
     });
     if json_out {
-        println!("{summary}");
+        outln!("{summary}");
     } else {
         print_table(
             &judged,
@@ -195,7 +195,7 @@ pub async fn run(args: DemoArgs, json_out: bool, quiet: bool) -> Result<u8, CliE
             wall,
         );
         for u in &report.unreachable {
-            println!("unreachable: {u}");
+            outln!("unreachable: {u}");
         }
     }
     Ok(if !report.unreachable.is_empty() {
@@ -641,8 +641,8 @@ fn print_table(
     sim_seconds: i64,
     wall: Duration,
 ) {
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<9} {:>4} {:>9} {:>6} {:>9} {:>9} {:>9}  {:<20} {:>5} {:>9} {:>8}",
         "provider",
         "jobs",
@@ -662,7 +662,7 @@ fn print_table(
         let Some(row) = judged.providers.get(p.as_str()) else {
             continue;
         };
-        println!(
+        outln!(
             "{:<9} {:>4} {:>9} {:>6} {:>9} {:>9} {:>9}  {:<20} {:>5} {:>9} {:>8}",
             p.as_str(),
             row.jobs,
@@ -694,7 +694,7 @@ fn print_table(
     } else {
         format!("{naive_low}-{naive_high}")
     };
-    println!(
+    outln!(
         "{:<9} {:>4} {:>9} {:>6} {:>9} {:>9} {:>9}  {:<20} {:>5} {:>9} {:>8}",
         "total",
         total.jobs,
@@ -708,7 +708,7 @@ fn print_table(
         human_bytes(total.downloaded_bytes),
         total.webhooks_delivered
     );
-    println!();
+    outln!();
     let failures: Vec<String> = judged
         .providers
         .iter()
@@ -719,38 +719,39 @@ fn print_table(
         })
         .collect();
     if !failures.is_empty() {
-        println!(
+        outln!(
             "failures (expected: VibePeak test_scenario, Vidiking missing asset, the sim's random 5 %): {}",
             failures.join(", ")
         );
     }
     if judged.mismatches.is_empty() {
-        println!(
+        outln!(
             "ground truth (GET /_sim/stats): all {} jobs at their true terminal state",
             judged.at_true_state
         );
     } else {
-        println!(
+        outln!(
             "ground truth (GET /_sim/stats): {} of {} jobs at their true terminal state; mismatches:",
-            judged.at_true_state, judged.checked
+            judged.at_true_state,
+            judged.checked
         );
         for m in &judged.mismatches {
-            println!("  {m}");
+            outln!("  {m}");
         }
     }
-    println!(
+    outln!(
         "webhooks: {receiver_accepted} events accepted, {ended_by_webhook} jobs ended by a webhook, polling as the safety net"
     );
-    println!(
+    outln!(
         "api calls: counted by the simulator, every operation (submits, reads, lists, endpoint setup); naive loops: one submit plus one read per interval until each job's true end"
     );
-    println!(
+    outln!(
         "results: {} (journal {}: try `mediajobs status --journal {}`)",
         out.display(),
         journal.display(),
         journal.display()
     );
-    println!(
+    outln!(
         "time: {:.1} s wall, {} min {} s simulated",
         wall.as_secs_f64(),
         sim_seconds / 60,

@@ -29,9 +29,9 @@ impl CliError {
 
     /// Prints the error on stderr (and as JSON on stdout with `--json`).
     pub fn report(&self, json: bool) {
-        eprintln!("error: {}", self.message);
+        errln!("error: {}", self.message);
         if json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"error": self.message, "exit_code": self.code})
             );

@@ -99,9 +99,9 @@ fn human(s: &Snapshot) -> String {
 
 fn print_snapshot(s: &Snapshot, json_out: bool) {
     if json_out {
-        println!("{}", snapshot_json(s));
+        outln!("{}", snapshot_json(s));
     } else {
-        println!("{}", human(s));
+        outln!("{}", human(s));
     }
 }
 
@@ -185,7 +185,7 @@ pub async fn submit(args: SubmitArgs, json_out: bool) -> Result<u8, CliError> {
         return Ok(0);
     }
     if !json_out {
-        eprintln!("submitted {}", snapshot.job);
+        errln!("submitted {}", snapshot.job);
     }
     if snapshot.is_terminal() {
         return finish(Ok(snapshot), json_out);
@@ -282,7 +282,7 @@ async fn download_all(
         )
         .await?;
         if !json_out {
-            eprintln!(
+            errln!(
                 "saved {} ({} bytes, sha256 {})",
                 saved.path.display(),
                 saved.download.bytes,
@@ -318,12 +318,12 @@ pub async fn cancel(args: JobArgs, json_out: bool) -> Result<u8, CliError> {
     match api.cancel(&args.id).await {
         Ok(()) => {
             if json_out {
-                println!(
+                outln!(
                     "{}",
                     json!({"provider": provider, "id": args.id, "cancel": "requested"})
                 );
             } else {
-                println!("{provider}:{} cancel requested", args.id);
+                outln!("{provider}:{} cancel requested", args.id);
             }
             Ok(0)
         }
@@ -357,16 +357,16 @@ pub async fn list(args: ListArgs, json_out: bool) -> Result<u8, CliError> {
     };
     if json_out {
         let items: Vec<Value> = page.items.iter().map(snapshot_json).collect();
-        println!(
+        outln!(
             "{}",
             json!({"items": items, "next_cursor": page.next_cursor})
         );
     } else {
         for s in &page.items {
-            println!("{}", human(s));
+            outln!("{}", human(s));
         }
         if page.items.is_empty() {
-            println!("(no jobs)");
+            outln!("(no jobs)");
         }
     }
     Ok(0)

@@ -1,5 +1,23 @@
 //! The `mediajobs` binary: see `mediajobs --help` and docs/cli.md.
 
+/// `println!` that cannot panic. A reader that went away (`mediajobs … | head -1`) is no reason
+/// to die half-way: a submit already sent, a batch being journaled go on, and what was not
+/// printed stays with the provider and in the journal.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that cannot panic, for the same reason as [`outln!`].
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod args;
 mod batch_cmd;
 mod demo_cmd;
@@ -31,7 +49,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
+            errln!("error: could not start the async runtime: {e}");
             return ExitCode::from(exit::UNREACHABLE);
         }
     };

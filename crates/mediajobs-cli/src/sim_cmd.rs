@@ -35,7 +35,7 @@ pub async fn run(args: SimArgs) -> Result<u8, CliError> {
         message: format!("could not start the simulator on {}: {e}", args.addr),
     })?;
     // The readiness line: exactly one JSON line, flushed, before anything else on stdout.
-    println!("{}", sim.readiness());
+    outln!("{}", sim.readiness());
     use std::io::Write;
     let _ = std::io::stdout().flush();
     shutdown_signal().await;

@@ -320,6 +320,38 @@ fn documented_failures_exit_1_with_the_providers_code() {
 }
 
 #[test]
+fn a_reader_that_goes_away_is_no_panic() {
+    // `mediajobs submit … | head -0`: stdout is a pipe nobody reads. The job is sent, the
+    // command ends as it would have, and nothing panics.
+    let sim = Sim::start();
+    let dir = tempdir();
+    let file = write(
+        dir.path(),
+        "render.json",
+        &vidiking_request("closed stdout", 5).to_string(),
+    );
+    for args in [
+        vec!["submit", "vidiking", file.as_str()],
+        vec!["--json", "list", "vidiking"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = sim
+            .cmd()
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    assert_eq!(sim.task_count(), 1, "the submit was sent once");
+}
+
+#[test]
 fn cancel_works_on_videogen_and_says_why_not_on_vibepeak() {
     // Speed 10: a one-minute video clip lasts at least 6 real seconds, so the cancel surely
     // reaches a running execution.
