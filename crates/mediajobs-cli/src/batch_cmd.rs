@@ -460,10 +460,12 @@ pub async fn webhooks_serve(args: ServeArgs) -> Result<u8, CliError> {
         );
     }
     let (receiver, mut rx) = builder.build();
-    let server = receiver.serve(args.addr).await.map_err(|e| CliError {
-        code: UNREACHABLE,
-        message: format!("could not listen on {}: {e}", args.addr),
-    })?;
+    // The address is the user's input (in use, not ours to bind): exit 2, as for
+    // `run --webhooks-addr`.
+    let server = receiver
+        .serve(args.addr)
+        .await
+        .map_err(|e| CliError::usage(format!("--addr {}: could not listen: {e}", args.addr)))?;
     outln!("{}", server.readiness().to_line());
     use std::io::Write;
     let _ = std::io::stdout().flush();

@@ -37,9 +37,22 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are not errors.
-            let code = if e.use_stderr() { exit::USAGE } else { 0 };
+            if !e.use_stderr() {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
             let _ = e.print();
-            return ExitCode::from(code);
+            // `--json` promises a JSON error on stdout even when the rest of the line is wrong.
+            if std::env::args_os().skip(1).any(|a| a == "--json") {
+                let rendered = e.to_string();
+                let first = rendered.lines().next().unwrap_or_default();
+                let message = first.trim_start_matches("error: ");
+                outln!(
+                    "{}",
+                    serde_json::json!({"error": message, "exit_code": exit::USAGE})
+                );
+            }
+            return ExitCode::from(exit::USAGE);
         }
     };
     init_tracing(cli.verbose, cli.quiet);

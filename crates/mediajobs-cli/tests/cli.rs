@@ -1088,6 +1088,27 @@ fn usage_and_input_errors_exit_2_with_a_message_that_names_the_problem() {
     let r = sim.run(&["submit", "videogen", "--bogus"]);
     r.expect_code(2);
     assert!(r.stderr.contains("--bogus"), "{}", r.stderr);
+    // With --json, a usage error is JSON on stdout too, wherever --json stands.
+    for args in [
+        ["--json", "submit", "videogen", "--bogus"],
+        ["submit", "videogen", "--bogus", "--json"],
+    ] {
+        let r = sim.run(&args);
+        r.expect_code(2);
+        let e = r.json();
+        assert_eq!(e["exit_code"], 2, "{e}");
+        assert!(e["error"].as_str().unwrap().contains("--bogus"), "{e}");
+    }
+    // A status filter that matches nothing VideoGen has.
+    let r = sim.run(&["list", "videogen", "--status", "bogus"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("bogus"), "{}", r.stderr);
+    // A webhook address already in use is the user's input: exit 2, naming it.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let r = sim.run(&["webhooks", "serve", "--addr", &addr]);
+    r.expect_code(2);
+    assert!(r.stderr.contains(&addr), "{}", r.stderr);
     let r = sim.run(&["frobnicate"]);
     r.expect_code(2);
     let r = sim.run(&["submit", "openai", "--set", "prompt=x"]);

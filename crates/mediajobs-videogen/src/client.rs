@@ -614,8 +614,26 @@ impl VideoGenClient {
     }
 
     async fn list_inner(&self, query: &ListQuery) -> Result<ListPage, Error> {
-        let (items, next, page) = self.list_raw(query).await?;
         let wanted = query.status.as_deref();
+        // VideoGen has no status filter: it is applied here, so a word that matches no status
+        // would silently show nothing. Refused before any call instead.
+        if let Some(w) = wanted {
+            let known = crate::generated::STATUSES
+                .iter()
+                .any(|(raw, unified)| *raw == w || unified.as_str() == w);
+            if !known {
+                let raws: Vec<&str> = crate::generated::STATUSES.iter().map(|(r, _)| *r).collect();
+                return Err(Error::InvalidInput {
+                    provider: Provider::VideoGen,
+                    field: "status".into(),
+                    message: format!(
+                        "unknown status `{w}`: expected one of {} (or queued)",
+                        raws.join(", ")
+                    ),
+                });
+            }
+        }
+        let (items, next, page) = self.list_raw(query).await?;
         let snaps = page
             .tool_executions
             .iter()

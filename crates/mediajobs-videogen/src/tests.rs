@@ -902,10 +902,20 @@ async fn list_filters_by_status_on_our_side_and_checks_the_limit() {
             .unwrap_err();
         assert_eq!(e.field(), Some("limit"));
     }
+    // A status no execution can have would show nothing, silently: refused, naming the words.
+    let e = c
+        .list(&ListQuery {
+            status: Some("bogus".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.field(), Some("status"));
+    assert!(e.to_string().contains("succeeded"), "{e}");
     assert_eq!(
         seen.lock().unwrap().len(),
         2,
-        "bad limits are refused before sending"
+        "bad limits and statuses are refused before sending"
     );
     assert!(
         !seen.lock().unwrap()[0].url.contains("status"),
