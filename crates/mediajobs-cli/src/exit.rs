@@ -54,18 +54,9 @@ impl From<Error> for CliError {
         } else {
             JOB_FAILED
         };
-        let mut message = e.to_string();
-        if let Error::Transport {
-            provider,
-            failure: mediajobs::core::TransportFailure::Connect,
-            ..
-        } = &e
-        {
-            message.push_str(&format!(
-                "; is {}_BASE_URL right and the service up?",
-                provider.env_prefix()
-            ));
+        CliError {
+            code,
+            message: e.to_string_with_hint(),
         }
-        CliError { code, message }
     }
 }

@@ -737,6 +737,48 @@ fn run_strict_refuses_a_malformed_batch_and_submits_nothing() {
 }
 
 #[test]
+fn resubmit_uncertain_sends_each_uncertain_job_once_per_decision() {
+    // Every VibePeak answer is lost: the opt-in must not turn into a loop that pays again
+    // and again within one invocation.
+    let sim = Sim::start_with(&["--faults", "vibepeak:submit:lost=1"]);
+    let dir = tempdir();
+    let batch = write(
+        dir.path(),
+        "batch.jsonl",
+        &batch_line("vibepeak", None, "vp", &vibepeak_request("vp")),
+    );
+    let journal = dir.path().join("jobs.db");
+    let journal = journal.to_str().unwrap();
+    let r = sim.run(&["run", &batch, "--journal", journal, "--json"]);
+    r.expect_code(1);
+    assert_eq!(r.json()["uncertain"], 1, "{}", r.stdout);
+    assert_eq!(sim.task_count(), 1);
+
+    for sent in 2..=3 {
+        let r = sim.run(&[
+            "resume",
+            "--journal",
+            journal,
+            "--resubmit-uncertain",
+            "--json",
+        ]);
+        r.expect_code(1);
+        let s = r.json();
+        assert_eq!(s["uncertain"], 1, "{s}");
+        let approved = s["reconciled"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["outcome"] == "resubmit_approved")
+            .count();
+        assert_eq!(approved, 1, "one resend per decision: {s}");
+        assert_eq!(sim.task_count(), sent, "one more task per decision");
+    }
+    let r = sim.run(&["status", "--journal", journal, "--json"]);
+    assert_eq!(r.json()["items"][0]["status"], "uncertain");
+}
+
+#[test]
 fn resume_finishes_what_a_run_left_waiting_without_resubmitting() {
     let sim = Sim::start();
     let dir = tempdir();
@@ -1336,6 +1378,54 @@ fn credentials_and_reachability_errors() {
         sim.stats()["providers"]["vibepeak"]["requests"],
         vibepeak_before
     );
+    // VideoGen reads a list head before its first submit: that list failing is the provider
+    // unreachable, or refusing the key, too (it used to be reported as a job problem, exit 1).
+    let lines = [
+        batch_line("vidiking", None, "vk", &vidiking_request("Reachable", 5)),
+        batch_line(
+            "videogen",
+            Some("generate-image"),
+            "vg",
+            &json!({"prompt": "a cat"}),
+        ),
+    ];
+    let batch = write(dir.path(), "batch-vg.jsonl", &lines.join("\n"));
+    for (i, (var, value)) in [
+        ("VIDEOGEN_BASE_URL", dead.clone()),
+        ("VIDEOGEN_API_KEY", "wrong_key_0000".to_string()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let journal = dir.path().join(format!("vg{i}.db"));
+        let r = cli_support::run(
+            sim.cmd().env(var, &value).args([
+                "run",
+                &batch,
+                "--journal",
+                journal.to_str().unwrap(),
+                "--json",
+            ]),
+            None,
+        );
+        r.expect_code(3);
+        r.no_panic();
+        let s = r.json();
+        assert!(
+            s["unreachable"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|u| u.as_str().unwrap().starts_with("videogen")),
+            "{var}: {s}"
+        );
+        assert!(r.stderr.contains(var), "{var}: {}", r.stderr);
+        assert_eq!(s["succeeded"], 1, "{var}: {s}");
+        assert_eq!(
+            s["pending"], 1,
+            "{var}: the VideoGen job is left to resume: {s}"
+        );
+    }
 
     // A sim clock that is not there: a configuration error naming the variable.
     let r = cli_support::run(

@@ -367,6 +367,33 @@ impl Error {
         )
     }
 
+    /// The error's message with what to check where the fix is the user's: for a provider
+    /// that could not be reached, the variable that points at it.
+    ///
+    /// ```
+    /// use mediajobs_core::{Error, Operation, Provider, TransportFailure};
+    /// let e = Error::Transport {
+    ///     provider: Provider::VideoGen,
+    ///     operation: Operation::List,
+    ///     failure: TransportFailure::Connect,
+    ///     message: "could not connect".into(),
+    /// };
+    /// assert!(e.to_string_with_hint().ends_with("is VIDEOGEN_BASE_URL right and the service up?"));
+    /// ```
+    pub fn to_string_with_hint(&self) -> String {
+        match self {
+            Error::Transport {
+                provider,
+                failure: TransportFailure::Connect,
+                ..
+            } => format!(
+                "{self}; is {}_BASE_URL right and the service up?",
+                provider.env_prefix()
+            ),
+            _ => self.to_string(),
+        }
+    }
+
     /// The provider's own error code, where it gave one.
     pub fn code(&self) -> Option<&str> {
         self.api().and_then(|e| e.code.as_deref())

@@ -13,7 +13,7 @@
 //! - **VibePeak** (no list): reported as needing a decision; only
 //!   [`ReconcileOptions::resubmit_uncertain`] sends it again.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use mediajobs_core::{ListQuery, Operation, Provider, ProviderApi, Snapshot, Timestamp};
@@ -34,6 +34,9 @@ pub struct ReconcileOptions {
     /// (VibePeak, ambiguous, unprovable) go back to `pending` and will be sent again, accepting
     /// that the provider may then run them twice.
     pub resubmit_uncertain: bool,
+    /// Keys the opt-in does not cover: jobs whose submit became uncertain after the user gave
+    /// it (a resend whose answer was lost again). They are reported, never resent in a loop.
+    pub not_opted_in: BTreeSet<String>,
     /// Absence is concluded only once the job has been uncertain this long (client clock), so a
     /// request still travelling when its answer was given up on has time to land.
     pub min_age: Duration,
@@ -50,6 +53,7 @@ impl Default for ReconcileOptions {
     fn default() -> Self {
         ReconcileOptions {
             resubmit_uncertain: false,
+            not_opted_in: BTreeSet::new(),
             min_age: Duration::from_secs(10),
             page_size: 200,
             max_pages: 10,
@@ -238,6 +242,7 @@ fn apply(
     options: &ReconcileOptions,
     now: Timestamp,
 ) -> Result<ReconcileOutcome, JournalError> {
+    let opted_in = options.resubmit_uncertain && !options.not_opted_in.contains(&job.key);
     let opt_in = |why: &str| -> Result<ReconcileOutcome, JournalError> {
         journal.mark_resubmittable(
             &job.key,
@@ -278,7 +283,7 @@ fn apply(
             Ok(ReconcileOutcome::NotSubmitted)
         }
         Decision::Ambiguous(candidates) => {
-            if options.resubmit_uncertain {
+            if opted_in {
                 return opt_in("several unknown tasks could be it");
             }
             warn!(key = %job.key, ?candidates, "uncertain submit is ambiguous");
@@ -293,14 +298,14 @@ fn apply(
             Ok(ReconcileOutcome::Ambiguous { candidates })
         }
         Decision::Unprovable(reason) => {
-            if options.resubmit_uncertain {
+            if opted_in {
                 return opt_in(&reason);
             }
             journal.record_error(&job.key, Some("reconcile_unprovable"), &reason)?;
             Ok(ReconcileOutcome::Unprovable { reason })
         }
         Decision::Unaskable => {
-            if options.resubmit_uncertain {
+            if opted_in {
                 return opt_in("the provider cannot be asked");
             }
             Ok(ReconcileOutcome::NeedsDecision)

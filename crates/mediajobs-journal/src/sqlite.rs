@@ -81,7 +81,9 @@ impl RunLock {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| JournalError::sql("open the lock file", e).with_path(&path))?;
-        conn.busy_timeout(Duration::ZERO)
+        // Long enough to outwait a `status` reader's momentary probe (`run_in_progress`),
+        // short enough that a second run is refused at once.
+        conn.busy_timeout(Duration::from_millis(250))
             .map_err(|e| JournalError::sql("configure the lock file", e).with_path(&path))?;
         // Another process holding the lock answers "busy" to any step below.
         let refuse = |what: &str, e: rusqlite::Error| match &e {
@@ -105,6 +107,33 @@ impl RunLock {
             path,
             _conn: Mutex::new(conn),
         })
+    }
+}
+
+/// Whether a live process holds `journal`'s run lock, asked without taking it: a reader's
+/// shared lock on the lock file is refused while a run holds it exclusively. Cannot tell (no
+/// lock file, another error): no.
+fn run_in_progress(journal: &Path) -> bool {
+    let path = lock_path(journal);
+    if !path.exists() {
+        return false;
+    }
+    let Ok(conn) = Connection::open_with_flags(
+        &path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
+        return false;
+    };
+    if conn.busy_timeout(Duration::ZERO).is_err() {
+        return false;
+    }
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Err(rusqlite::Error::SqliteFailure(f, _)) => {
+            matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+        }
+        _ => false,
     }
 }
 
@@ -1665,11 +1694,24 @@ impl Journal for SqliteJournal {
     }
 
     fn status_report(&self) -> Result<StatusReport, JournalError> {
+        // A submit begun and never answered is being sent right now while a run holds the
+        // journal; with no run holding it, the process that sent it died, and its outcome was
+        // never recorded: `uncertain` (DESIGN.md). A writable journal recovered such jobs on
+        // open, so only a reader has to tell.
+        let orphaned = self.lock.is_none() && !run_in_progress(&self.path);
         self.read("report the journal's status", |tx| {
-            let summary = summary(tx)?;
+            let mut summary = summary(tx)?;
             let items = load_jobs(tx, "", &[])?
                 .iter()
-                .map(|(_, j)| StatusItem::from(j))
+                .map(|(_, j)| {
+                    let mut item = StatusItem::from(j);
+                    if orphaned && j.is_sending() {
+                        item.status = JobState::Uncertain;
+                        summary.pending = summary.pending.saturating_sub(1);
+                        summary.uncertain += 1;
+                    }
+                    item
+                })
                 .collect();
             Ok(StatusReport { summary, items })
         })

@@ -410,7 +410,25 @@ fn a_crash_mid_submit_makes_the_job_uncertain_and_nothing_else() {
     j.add_api_calls(Provider::VibePeak, Operation::Submit, 2)
         .unwrap();
     let before = j.jobs().unwrap();
+    // While the run holds the journal, `status` sees a submit being sent: pending.
+    let status = |path: &std::path::Path| {
+        let report = SqliteJournal::open_read_only(path)
+            .unwrap()
+            .status_report()
+            .unwrap();
+        let sent = report.items.iter().find(|i| i.key == "sent").unwrap();
+        (
+            sent.status,
+            report.summary.pending,
+            report.summary.uncertain,
+        )
+    };
+    assert_eq!(status(&f.path), (JobState::Pending, 2, 0));
     drop(j); // no close, no checkpoint: as if killed
+
+    // Before anything reopens it, `status` already says what DESIGN.md says of a submit whose
+    // outcome was never recorded because the process died: uncertain.
+    assert_eq!(status(&f.path), (JobState::Uncertain, 1, 1));
 
     let j = reopen(&f.path, &f.clock);
     assert_eq!(j.recovered_on_open(), ["sent".to_string()]);

@@ -165,6 +165,10 @@ pub struct Runner {
     /// Every reconciliation of this invocation (the initial pass and those made while
     /// submitting), for the report.
     reconciliations: std::sync::Mutex<Vec<mediajobs_journal::Reconciliation>>,
+    /// Jobs whose submit became uncertain during this invocation: `--resubmit-uncertain` was
+    /// given for the jobs uncertain before it, and never resends these (a lost answer again
+    /// would otherwise pay for the same job over and over).
+    uncertain_here: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -209,6 +213,7 @@ impl Runner {
             deadline_passed: AtomicU64::new(0),
             calls_synced: std::sync::Mutex::new(Stats::default()),
             reconciliations: std::sync::Mutex::new(Vec::new()),
+            uncertain_here: std::sync::Mutex::new(std::collections::BTreeSet::new()),
         }
     }
 
@@ -482,6 +487,11 @@ impl Runner {
         };
         let options = ReconcileOptions {
             resubmit_uncertain: self.options.resubmit_uncertain,
+            not_opted_in: self
+                .uncertain_here
+                .lock()
+                .map(|k| k.clone())
+                .unwrap_or_default(),
             ..ReconcileOptions::default()
         };
         let mut settled = Vec::new();
@@ -498,7 +508,8 @@ impl Runner {
             let outcomes = match result {
                 Ok(o) => o,
                 Err(e) => {
-                    self.problem(None, e.to_string());
+                    let e = self.list_failed(provider, e);
+                    self.problem(None, e.to_string_with_hint());
                     return Ok(settled);
                 }
             };
@@ -580,12 +591,33 @@ impl Runner {
                     out.push((job.key.clone(), id));
                 }
                 Ok(None) => {}
-                Err(e) => self.problem(Some(&job.key), e.to_string()),
+                Err(e) => self.problem(Some(&job.key), e.to_string_with_hint()),
             }
         }
         // Adopted jobs found while reconciling along the way.
         while waits.next().await.is_some() {}
         out
+    }
+
+    /// The error of a list call made for the journal (the head before a VideoGen submit, a
+    /// reconciliation): a provider that cannot be reached or refuses the key is recorded as
+    /// such (exit 3), as a submit's own failure would be.
+    fn list_failed(&self, provider: Provider, e: mediajobs_journal::ReconcileError) -> Error {
+        match e {
+            mediajobs_journal::ReconcileError::List { source, .. } => {
+                if source.is_unreachable() || source.is_unauthorized() {
+                    self.mark_unreachable(provider, &source);
+                }
+                source
+            }
+            other => jerr(other),
+        }
+    }
+
+    fn mark_unreachable(&self, provider: Provider, e: &Error) {
+        if let Ok(mut u) = self.unreachable.lock() {
+            u.push(format!("{provider}: {e}"));
+        }
     }
 
     fn is_unreachable(&self, provider: Provider) -> bool {
@@ -640,7 +672,7 @@ impl Runner {
             if let Err(e) =
                 mediajobs_journal::refresh_list_head(self.journal.as_ref(), api, &options).await
             {
-                return Err(Error::Config(e.to_string()));
+                return Err(self.list_failed(provider, e));
             }
             *head_fresh = true;
         }
@@ -663,6 +695,9 @@ impl Runner {
                     return Ok(Some(snapshot.job));
                 }
                 Err(Error::UncertainSubmit { message, .. }) => {
+                    if let Ok(mut keys) = self.uncertain_here.lock() {
+                        keys.insert(job.key.clone());
+                    }
                     self.journal
                         .mark_uncertain(&job.key, &message)
                         .map_err(jerr)?;
@@ -685,9 +720,7 @@ impl Runner {
                     self.journal
                         .abort_submit(&job.key, &e.to_string())
                         .map_err(jerr)?;
-                    if let Ok(mut u) = self.unreachable.lock() {
-                        u.push(format!("{provider}: {e}"));
-                    }
+                    self.mark_unreachable(provider, &e);
                     return Err(e);
                 }
                 Err(e) if e.is_transient() => {
