@@ -130,6 +130,8 @@ pub(crate) struct Session {
     pub(crate) runner: Arc<Runner>,
     pub(crate) webhooks: Option<(WebhookServer, WebhookReceiver, Arc<ForwardCounters>)>,
     pub(crate) display: Arc<Display>,
+    /// The VideoGen endpoint registered for this process's own address, removed at the end.
+    pub(crate) ephemeral_endpoint: Option<EphemeralEndpoint>,
 }
 
 impl Session {
@@ -187,8 +189,9 @@ impl Session {
         };
         let display = Arc::new(Display::new(json_out, quiet));
         let mut receiver_parts = None;
+        let mut ephemeral_endpoint = None;
         if let Some(addr) = options.webhooks_addr {
-            let (receiver, rx, server, urls) = start_webhooks(
+            let (receiver, rx, server, urls, ephemeral) = start_webhooks(
                 env,
                 lookup,
                 &journal,
@@ -201,6 +204,7 @@ impl Session {
             run_options.scheduler.safety_poll =
                 Some(Duration::from_secs(options.safety_poll.max(1)));
             receiver_parts = Some((receiver, rx, server));
+            ephemeral_endpoint = ephemeral;
         }
         let progress: ProgressFn = {
             let display = display.clone();
@@ -226,25 +230,35 @@ impl Session {
             runner,
             webhooks,
             display,
+            ephemeral_endpoint,
         })
     }
 
     async fn finish(
         self,
-        report: RunReport,
+        mut report: RunReport,
         json_out: bool,
         skipped: usize,
     ) -> Result<u8, CliError> {
         self.display.clear();
-        let mut summary =
-            serde_json::to_value(&report).map_err(|e| CliError::usage(format!("summary: {e}")))?;
+        let mut webhooks = None;
         if let Some((server, receiver, counters)) = self.webhooks {
-            summary["webhooks"] = json!({
+            webhooks = Some(json!({
                 "receiver": receiver.metrics(),
                 "jobs_ended_by_webhook": counters.stats().ended_by_webhook,
                 "forwarded": counters.stats(),
-            });
+            }));
             let _ = server.shutdown().await;
+        }
+        if let Some(endpoint) = self.ephemeral_endpoint {
+            endpoint.remove(self.runner.journal()).await;
+            // This invocation's call too, made after the runner's count.
+            report.summary.api_calls += 1;
+        }
+        let mut summary =
+            serde_json::to_value(&report).map_err(|e| CliError::usage(format!("summary: {e}")))?;
+        if let Some(w) = webhooks {
+            summary["webhooks"] = w;
         }
         summary["malformed_lines"] = json!(skipped);
         if json_out {
@@ -276,20 +290,26 @@ async fn start_webhooks(
         tokio::sync::mpsc::Receiver<mediajobs::webhooks::ReceivedEvent>,
         WebhookServer,
         BTreeMap<Provider, String>,
+        Option<EphemeralEndpoint>,
     ),
     CliError,
 > {
     let mut builder = WebhookReceiver::builder(env.clock.clone());
     let mut deferred_videogen = None;
     for p in providers {
-        match verifier_from(*p, lookup)? {
+        let from_env = verifier_from(*p, lookup)?;
+        // VideoGen delivers only to endpoints registered with it: advertising our own bound
+        // address means registering it (its secret comes with the endpoint, once the URL is
+        // known). A secret from the environment belongs to an endpoint the user manages, and
+        // is used as is where the user gives its URL (--webhook-url).
+        if *p == Provider::VideoGen && (from_env.is_none() || public_url.is_none()) {
+            let d = Arc::new(DeferredVerifier::new(Provider::VideoGen));
+            builder = builder.verifier(d.clone());
+            deferred_videogen = Some(d);
+            continue;
+        }
+        match from_env {
             Some(v) => builder = builder.verifier(v),
-            // VideoGen's secret comes from registering an endpoint, once the URL is known.
-            None if *p == Provider::VideoGen => {
-                let d = Arc::new(DeferredVerifier::new(Provider::VideoGen));
-                builder = builder.verifier(d.clone());
-                deferred_videogen = Some(d);
-            }
             None => errln!(
                 "warning: {}_WEBHOOK_SECRET is not set: {p} webhooks cannot be verified, so polling alone settles {p} jobs",
                 p.env_prefix()
@@ -308,25 +328,91 @@ async fn start_webhooks(
         .iter()
         .map(|p| (*p, route_url(&base, *p)))
         .collect();
+    let mut ephemeral_endpoint = None;
     if let Some(deferred) = deferred_videogen {
         let url = route_url(&base, Provider::VideoGen);
-        let secret = videogen_endpoint_secret(env, lookup, journal, &url).await?;
-        let verifier = mediajobs::videogen::VideoGenWebhookVerifier::new(secret)
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        deferred.set(Arc::new(verifier));
+        let mut verifier = match lookup(ENV_VIDEOGEN_WEBHOOK_SECRET) {
+            Some(list) => Some(
+                mediajobs::videogen::VideoGenWebhookVerifier::from_secret_list(&list)
+                    .map_err(|e| CliError::usage(e.to_string()))?,
+            ),
+            None => None,
+        };
+        match videogen_endpoint_secret(env, lookup, journal, &url).await {
+            Ok((secret, created)) => {
+                verifier = Some(
+                    match verifier {
+                        Some(v) => v.add_secret(secret),
+                        None => mediajobs::videogen::VideoGenWebhookVerifier::new(secret),
+                    }
+                    .map_err(|e| CliError::usage(e.to_string()))?,
+                );
+                // An endpoint for an address that lives as long as this process is removed
+                // when the run ends: VideoGen would deliver to a dead port for ever after.
+                if let (None, Some(id)) = (public_url, created) {
+                    let client = mediajobs::videogen::VideoGenClient::builder()
+                        .from_lookup(lookup)
+                        .clock(env.clock.clone())
+                        .transport(env.transport.clone())
+                        .build()?;
+                    ephemeral_endpoint = Some(EphemeralEndpoint { client, id });
+                }
+            }
+            // Not fatal: polling settles every job; the runner reports an unreachable
+            // provider or a refused key on its own.
+            Err(e) => errln!(
+                "warning: could not register a VideoGen webhook endpoint for {url}: {}; polling settles videogen jobs",
+                e.message
+            ),
+        }
+        if let Some(v) = verifier {
+            deferred.set(Arc::new(v));
+        }
     }
-    Ok((receiver, rx, server, urls))
+    Ok((receiver, rx, server, urls, ephemeral_endpoint))
 }
 
+/// `VIDEOGEN_WEBHOOK_SECRET`.
+const ENV_VIDEOGEN_WEBHOOK_SECRET: &str = "VIDEOGEN_WEBHOOK_SECRET";
+
+/// A VideoGen endpoint this invocation registered for its own bound address.
+pub(crate) struct EphemeralEndpoint {
+    client: mediajobs::videogen::VideoGenClient,
+    id: String,
+}
+
+impl EphemeralEndpoint {
+    /// Deletes the endpoint and forgets it in the journal (a later run may be given the same
+    /// port by chance, and must not take the deleted endpoint's secret for its own).
+    async fn remove(self, journal: &SqliteJournal) {
+        let result = self.client.delete_webhook_endpoint(&self.id).await;
+        let _ = journal.add_api_calls(Provider::VideoGen, mediajobs::core::Operation::Endpoints, 1);
+        match result {
+            Ok(()) => {
+                let _ = journal.set_setting(VIDEOGEN_WEBHOOK_URL_SETTING, "");
+            }
+            Err(e) => errln!(
+                "warning: could not remove the VideoGen webhook endpoint {}: {}; delete it with the VideoGen API",
+                self.id,
+                e.to_string_with_hint()
+            ),
+        }
+    }
+}
+
+/// The journal setting holding the URL of the VideoGen endpoint whose secret it keeps.
+const VIDEOGEN_WEBHOOK_URL_SETTING: &str = "videogen.webhook.url";
+
 /// The signing secret of a VideoGen endpoint for `url`: the one the journal kept for it, or a
-/// new endpoint's (VideoGen shows a secret once, so it is kept in the journal at once).
+/// new endpoint's (VideoGen shows a secret once, so it is kept in the journal at once), with
+/// the id of the endpoint when this call created it.
 async fn videogen_endpoint_secret(
     env: &Env,
     lookup: Lookup<'_>,
     journal: &SqliteJournal,
     url: &str,
-) -> Result<Secret, CliError> {
-    let url_setting = "videogen.webhook.url";
+) -> Result<(Secret, Option<String>), CliError> {
+    let url_setting = VIDEOGEN_WEBHOOK_URL_SETTING;
     if let (Some(secret), Some(saved_url)) = (
         journal
             .secret(settings::VIDEOGEN_WEBHOOK_SECRET)
@@ -334,7 +420,7 @@ async fn videogen_endpoint_secret(
         journal.setting(url_setting).map_err(journal_error)?,
     ) {
         if saved_url == url {
-            return Ok(secret);
+            return Ok((secret, None));
         }
     }
     let client = mediajobs::videogen::VideoGenClient::builder()
@@ -363,7 +449,7 @@ async fn videogen_endpoint_secret(
         .set_setting(url_setting, url)
         .map_err(journal_error)?;
     let _ = journal.add_api_calls(Provider::VideoGen, mediajobs::core::Operation::Endpoints, 1);
-    Ok(created.signing_secret)
+    Ok((created.signing_secret, Some(created.endpoint_id)))
 }
 
 fn print_human(report: &RunReport, skipped: usize) {

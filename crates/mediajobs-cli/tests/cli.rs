@@ -1071,6 +1071,7 @@ fn run_with_webhooks_settles_every_job_with_fewer_calls() {
     assert!(without.get("webhooks").is_none(), "{without}");
 
     let hooked = dir.path().join("hooked.db");
+    let requests_before = sim.requests();
     let r = sim.run(&[
         "run",
         &batch,
@@ -1082,6 +1083,32 @@ fn run_with_webhooks_settles_every_job_with_fewer_calls() {
     ]);
     r.expect_code(1);
     let with = r.json();
+    // Every call of the invocation is counted, the endpoint's registration and removal too.
+    assert_eq!(
+        with["api_calls"].as_u64().unwrap(),
+        sim.requests() - requests_before,
+        "{with}"
+    );
+    // The endpoint registered for this process's own address is gone with it: VideoGen would
+    // deliver to a dead port for ever after.
+    let endpoints = |sim: &Sim| {
+        let (status, body) = http(
+            "GET",
+            &format!("{}/v1/webhooks/endpoints", sim.field("/videogen")),
+            &[(
+                "authorization",
+                format!("Bearer {}", sim.api_key("videogen")),
+            )],
+            b"",
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    assert!(
+        !endpoints(&sim).contains("127.0.0.1"),
+        "{}",
+        endpoints(&sim)
+    );
     assert_eq!(with["jobs"], 7, "{with}");
     assert_eq!(with["succeeded"], 5, "{with}");
     assert_eq!(with["failed"], 2, "{with}");
@@ -1120,6 +1147,42 @@ fn run_with_webhooks_settles_every_job_with_fewer_calls() {
     }
     assert!(delivered >= 1, "{}", stats["webhooks"]);
     assert_eq!(sim.task_count(), 14);
+
+    // A VideoGen secret in the environment belongs to an endpoint the user manages elsewhere:
+    // advertising our own address still means registering it, or VideoGen never calls.
+    let vg_delivered = |sim: &Sim| sim.stats()["webhooks"]["videogen"]["delivered_2xx"].as_u64();
+    let before = vg_delivered(&sim);
+    let only_videogen = write(dir.path(), "vg.jsonl", &lines[6]);
+    let r = cli_support::run(
+        sim.cmd()
+            .env(
+                "VIDEOGEN_WEBHOOK_SECRET",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            )
+            .args([
+                "run",
+                &only_videogen,
+                "--journal",
+                dir.path().join("secret.db").to_str().unwrap(),
+                "--webhooks-addr",
+                "127.0.0.1:0",
+                "--json",
+            ]),
+        None,
+    );
+    r.expect_code(0);
+    assert!(vg_delivered(&sim) > before, "{}", r.stdout);
+    assert_eq!(
+        r.json()["webhooks"]["jobs_ended_by_webhook"],
+        1,
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !endpoints(&sim).contains("127.0.0.1"),
+        "{}",
+        endpoints(&sim)
+    );
 }
 
 #[test]
