@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use mediajobs::batch::parse_batch;
+use mediajobs::batch::{BatchLine, parse_batch};
 use mediajobs::journal::{JobState, Journal, JournalError, SqliteJournal, settings};
 use mediajobs::providers::{Lookup, env_lookup, provider_from, verifier_from};
 use mediajobs::runner::{Progress, ProgressFn, RunOptions, RunReport, Runner};
@@ -57,6 +57,9 @@ pub async fn run(args: RunArgs, json_out: bool, quiet: bool) -> Result<u8, CliEr
         return Err(CliError::usage(format!("{}: {why}", args.batch)));
     }
     let env = Env::load().await?;
+    if args.strict {
+        refuse_invalid_requests(&env, &args.batch, &parsed.lines)?;
+    }
     let journal = open_journal(&args.options, env.clock.clone(), false)?;
     let providers: Vec<Provider> = {
         let mut p: Vec<Provider> = parsed.lines.iter().map(|l| l.provider).collect();
@@ -78,6 +81,34 @@ pub async fn run(args: RunArgs, json_out: bool, quiet: bool) -> Result<u8, CliEr
     let report = session.runner.run(&parsed.lines).await?;
     let skipped = parsed.errors.len();
     session.finish(report, json_out, skipped).await
+}
+
+/// `--strict`: every request checked as its adapter would check it before sending (fields,
+/// types, documented limits, the VideoGen tool), and the batch refused whole, before the
+/// journal is opened, if any is wrong.
+fn refuse_invalid_requests(env: &Env, batch: &str, lines: &[BatchLine]) -> Result<(), CliError> {
+    let mut apis: BTreeMap<Provider, Arc<dyn ProviderApi>> = BTreeMap::new();
+    let mut invalid = 0;
+    for line in lines {
+        let api = match apis.get(&line.provider) {
+            Some(api) => api.clone(),
+            None => {
+                let api = env.api(line.provider)?;
+                apis.insert(line.provider, api.clone());
+                api
+            }
+        };
+        if let Err(e) = api.validate(&line.submit_request()) {
+            errln!("{batch}: line {}: {e}", line.line);
+            invalid += 1;
+        }
+    }
+    if invalid > 0 {
+        return Err(CliError::usage(format!(
+            "{batch}: {invalid} line(s) with a request the provider would refuse; nothing was submitted (--strict)"
+        )));
+    }
+    Ok(())
 }
 
 pub async fn resume(args: ResumeArgs, json_out: bool, quiet: bool) -> Result<u8, CliError> {

@@ -713,6 +713,48 @@ fn run_strict_refuses_a_malformed_batch_and_submits_nothing() {
     assert_eq!(sim.task_count(), 0);
     assert_eq!(sim.requests(), 0);
 
+    // Well-formed lines whose requests the provider would refuse (an unknown VideoGen tool,
+    // five images where VibePeak wants six) are refused whole too: nothing sent, no journal.
+    let mut five_images = vibepeak_request("five");
+    five_images["images"] = json!(five_images["images"].as_array().unwrap()[..5]);
+    let invalid = write(
+        dir.path(),
+        "invalid.jsonl",
+        &[
+            batch_line("vidiking", None, "vk-ok", &vidiking_request("Fine", 5)),
+            batch_line(
+                "videogen",
+                Some("paint-a-mural"),
+                "vg",
+                &json!({"prompt": "x"}),
+            ),
+            batch_line("vibepeak", None, "vp", &five_images),
+        ]
+        .join("\n"),
+    );
+    let invalid_journal = dir.path().join("invalid.db");
+    let r = sim.run(&[
+        "run",
+        &invalid,
+        "--journal",
+        invalid_journal.to_str().unwrap(),
+        "--strict",
+    ]);
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains("line 2") && r.stderr.contains("paint-a-mural"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("line 3") && r.stderr.contains("images"),
+        "{}",
+        r.stderr
+    );
+    assert!(!invalid_journal.exists(), "no journal for a refused batch");
+    assert_eq!(sim.task_count(), 0);
+    assert_eq!(sim.requests(), 0);
+
     // A batch with only good lines runs under --strict; read from stdin.
     let good: String = std::fs::read_to_string(&batch)
         .unwrap()

@@ -107,6 +107,14 @@ pub trait ProviderApi: Send + Sync + std::fmt::Debug {
     /// Reads one task.
     async fn status(&self, id: &str) -> Result<Snapshot, Error>;
 
+    /// Checks `request` as [`submit`](Self::submit) checks it before sending anything (the
+    /// documented fields, types and limits), so that a batch can be refused whole before its
+    /// first job is paid for. The default accepts everything.
+    fn validate(&self, request: &SubmitRequest) -> Result<(), Error> {
+        let _ = request;
+        Ok(())
+    }
+
     /// Cancels a task, where the provider can ([`Capabilities::cancel`]).
     async fn cancel(&self, id: &str) -> Result<(), Error> {
         let _ = id;

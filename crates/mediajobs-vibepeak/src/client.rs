@@ -397,6 +397,10 @@ impl ProviderApi for VibePeakClient {
         Ok(self.submit_request(request).await?.snapshot)
     }
 
+    fn validate(&self, request: &SubmitRequest) -> Result<(), Error> {
+        self.prepare_body(request).map(|_| ())
+    }
+
     async fn status(&self, id: &str) -> Result<Snapshot, Error> {
         Ok(self.read_task(id).await?.snapshot)
     }

@@ -438,7 +438,8 @@ impl VideoGenClient {
         self.submit(&req).await
     }
 
-    async fn submit_inner(&self, request: &SubmitRequest) -> Result<Snapshot, Error> {
+    /// The tool `request` names, once the request is checked against it.
+    fn checked_tool(request: &SubmitRequest) -> Result<&'static str, Error> {
         let tool_given = request.tool.as_deref().ok_or_else(|| Error::InvalidInput {
             provider: Provider::VideoGen,
             field: "tool".into(),
@@ -449,6 +450,11 @@ impl VideoGenClient {
         })?;
         let tool = request::resolve_tool(tool_given)?;
         request::validate_raw(tool, &request.body)?;
+        Ok(tool)
+    }
+
+    async fn submit_inner(&self, request: &SubmitRequest) -> Result<Snapshot, Error> {
+        let tool = Self::checked_tool(request)?;
         tracing::debug!(provider = "videogen", tool, "submit");
         let path = format!("/v1/tools/{tool}");
         let bytes = serde_json::to_vec(&request.body).map_err(|e| Error::InvalidInput {
@@ -920,6 +926,10 @@ impl ProviderApi for VideoGenClient {
     #[tracing::instrument(skip(self, request), fields(provider = "videogen", tool = ?request.tool))]
     async fn submit(&self, request: &SubmitRequest) -> Result<Snapshot, Error> {
         self.submit_inner(request).await
+    }
+
+    fn validate(&self, request: &SubmitRequest) -> Result<(), Error> {
+        Self::checked_tool(request).map(|_| ())
     }
 
     #[tracing::instrument(skip(self), fields(provider = "videogen", task_id = %id))]

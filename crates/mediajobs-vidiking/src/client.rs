@@ -465,6 +465,10 @@ impl ProviderApi for VidikingClient {
     }
 
     #[tracing::instrument(skip_all, fields(provider = "vidiking", task_id = tracing::field::Empty))]
+    fn validate(&self, request: &SubmitRequest) -> Result<(), Error> {
+        prepare_body(request).map(|_| ())
+    }
+
     async fn submit(&self, request: &SubmitRequest) -> Result<Snapshot, Error> {
         let body = prepare_body(request)?;
         let resp = self

@@ -185,8 +185,14 @@ async fn submit_checks_the_synchronous_rules_before_sending() {
         let e = c.submit(&req).await.unwrap_err();
         assert_eq!(e.field(), Some(field), "{e}");
         assert_eq!(e.kind(), Some(ErrorKind::InvalidRequest));
+        // `validate` (a batch checked whole under --strict) says the same, sending nothing.
+        assert_eq!(c.validate(&req).unwrap_err().field(), Some(field));
     }
     assert!(sent.lock().unwrap().is_empty());
+    assert!(
+        c.validate(&SubmitRequest::new(json!({"timeline": {}})))
+            .is_ok()
+    );
     // The raw escape hatch does not run the typed validation: an empty timeline object goes.
     let (c, sent) = client(vec![ok(201, json!({"id": "job_1", "status": "QUEUED"}))]);
     c.submit(&SubmitRequest::new(json!({"timeline": {}, "metadata": null})).with_key("k"))
