@@ -1,8 +1,9 @@
 //! Project automation, in plain Rust: `cargo xtask <command>`.
 //!
-//! - `ci`: everything CI checks (fmt, clippy, codegen --check, layering, deny, tests).
+//! - `ci`: everything CI checks (fmt, clippy, codegen --check, layering, deny, features, tests).
 //! - `codegen [--check]`: writes the Rust (and doc tables) generated from `crates/*/spec/*.toml`.
 //! - `layering`: fails on any dependency edge between our crates that DESIGN.md does not allow.
+//! - `features`: checks the facade with each of its features alone, and with none.
 //! - `deny`: `cargo deny` (licenses, bans, sources, advisories) when installed; see
 //!   docs/supply-chain.md.
 //! - `bench`: runs the benchmarks and writes their JSON under `target/bench/`.
@@ -24,10 +25,11 @@ fn main() -> ExitCode {
         Some("codegen") => codegen::run(&root, args.iter().any(|a| a == "--check")),
         Some("layering") => layering::run(&root),
         Some("deny") => deny(&root),
+        Some("features") => features(&root),
         Some("bench") => bench::run(&root, &args[1..]),
         Some("soak") => soak(&root, args.get(1).map(String::as_str)),
         _ => Err(
-            "usage: cargo xtask <ci | codegen [--check] | layering | deny | bench [--quick] | soak [JOBS]>"
+            "usage: cargo xtask <ci | codegen [--check] | layering | features | deny | bench [--quick] | soak [JOBS]>"
                 .to_string(),
         ),
     };
@@ -128,6 +130,7 @@ fn ci(root: &Path) -> Result<(), String> {
             "warnings",
         ],
     )?;
+    features(root)?;
     if has_nextest(root) {
         run_cmd(
             root,
@@ -139,6 +142,30 @@ fn ci(root: &Path) -> Result<(), String> {
         run_cmd(root, "cargo", &["test", "--workspace", "--no-fail-fast"])?;
     }
     eprintln!("xtask: ci passed");
+    Ok(())
+}
+
+/// The facade's features one at a time (and none): a user who asks for one provider gets a
+/// crate that builds with that provider alone, which `--workspace` builds (all features
+/// unified) never show.
+fn features(root: &Path) -> Result<(), String> {
+    for features in [
+        "", "vibepeak", "videogen", "vidiking", "webhooks", "journal", "sim",
+    ] {
+        run_cmd(
+            root,
+            "cargo",
+            &[
+                "check",
+                "--quiet",
+                "-p",
+                "mediajobs",
+                "--no-default-features",
+                "--features",
+                features,
+            ],
+        )?;
+    }
     Ok(())
 }
 
