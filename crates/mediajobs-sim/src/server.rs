@@ -222,6 +222,15 @@ impl RunningSim {
         self.shared.clock.now()
     }
 
+    /// A reader of sim time that outlives borrows of the sim: the clock of an in-process client
+    /// that must run on sim time (what `MEDIAJOBS_SIM_CLOCK` gives the CLI).
+    pub fn clock_reader(
+        &self,
+    ) -> impl Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync + 'static {
+        let shared = self.shared.clone();
+        move || shared.clock.now()
+    }
+
     /// Moves sim time forward at once; transitions due by then have happened for every later
     /// read, and webhooks due by then are handed to the delivery scheduler at once.
     pub fn advance(&self, d: Duration) {

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use mediajobs_core::{
-    ApiError, Clock, Error, ErrorKind, Operation, Provider, Secret, SystemClock, Timestamp,
+    ApiError, Clock, Error, ErrorKind, Operation, Provider, Secret, Snapshot, SystemClock,
+    Timestamp,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -14,6 +15,27 @@ use tracing::Instrument;
 
 use crate::headers::{RateLimit, retry_after, server_date};
 use crate::{HttpRequest, HttpResponse, Transport, TransportError};
+
+/// Moves a snapshot's absolute provider times (estimate, creation, URL expiry) by `skew`
+/// ([`Endpoint::clock_skew`]), for answers read in bulk (a list page: one `Date`).
+pub fn shift_snapshot(snapshot: &mut Snapshot, skew: chrono::Duration) {
+    shift_time(&mut snapshot.estimated_completion, skew);
+    shift_time(&mut snapshot.created_at, skew);
+    for output in &mut snapshot.outputs {
+        shift_time(&mut output.expires_at, skew);
+    }
+}
+
+/// Moves one provider time by `skew` (an overflow leaves it as it was).
+pub fn shift_time(t: &mut Option<Timestamp>, skew: chrono::Duration) {
+    if let Some(at) = t.as_mut() {
+        *at = at.checked_add_signed(skew).unwrap_or(*at);
+    }
+}
+
+/// A difference between the provider's `Date` and our clock up to this much is not taken for
+/// skew: `Date` has whole seconds, and an answer takes time to arrive.
+pub const SKEW_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// One row of an adapter's generated error table: a provider error code and what it means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,6 +335,26 @@ impl Endpoint {
         server_date(&resp.headers).unwrap_or_else(|| self.clock.now())
     }
 
+    /// How far our clock is ahead of the provider's, as the answer's `Date` tells: `None`
+    /// without a `Date`, or within [`SKEW_TOLERANCE`] (`Date` has whole seconds, and the
+    /// answer took time to arrive: a smaller difference is noise, not skew).
+    pub fn clock_skew(&self, resp: &HttpResponse) -> Option<chrono::Duration> {
+        let theirs = server_date(&resp.headers)?;
+        let skew = self.clock.now() - theirs;
+        let tolerance = chrono::Duration::from_std(SKEW_TOLERANCE).ok()?;
+        (skew.abs() > tolerance).then_some(skew)
+    }
+
+    /// Moves the provider's absolute times in `snapshot` (its estimate of completion, its
+    /// creation time, its URLs' expiry) onto our clock, by the skew the answer's `Date` shows:
+    /// a provider clock a minute behind ours must not make us poll a minute early, or take a
+    /// URL for valid a minute after it expired.
+    pub fn localize(&self, resp: &HttpResponse, snapshot: &mut Snapshot) {
+        if let Some(skew) = self.clock_skew(resp) {
+            shift_snapshot(snapshot, skew);
+        }
+    }
+
     /// The error an answer that is not 2xx stands for, classified with the adapter's `rules`
     /// (by code, else by HTTP status), with the wait from `Retry-After`, else (for 429) from
     /// `X-RateLimit-Reset`.
@@ -376,6 +418,52 @@ mod tests {
         transient: true,
         advice: "wait for a task to finish",
     }];
+
+    #[test]
+    fn provider_times_are_moved_onto_our_clock_by_the_skew_date_shows() {
+        let ours: Timestamp = "2026-01-04T12:01:00Z".parse().unwrap();
+        let ep = endpoint(MockTransport::new())
+            .with_clock(Arc::new(mediajobs_core::ManualClock::new(ours)));
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        let snapshot = || {
+            let mut s = Snapshot::new(
+                mediajobs_core::JobId::new(Provider::VibePeak, "task_1"),
+                mediajobs_core::ProviderStatus::known(
+                    mediajobs_core::Status::Running,
+                    "processing",
+                ),
+            );
+            s.estimated_completion = Some(at("2026-01-04T12:05:00Z"));
+            s.created_at = Some(at("2026-01-04T11:59:00Z"));
+            s.outputs.push(mediajobs_core::Output {
+                url: Some("https://x/y.mp4".into()),
+                file_id: None,
+                mime_type: None,
+                size: None,
+                expires_at: Some(at("2026-01-04T13:00:00Z")),
+            });
+            s
+        };
+        // The provider's clock is a minute behind ours: its "12:05" is our 12:06.
+        let behind =
+            HttpResponse::new(200, "").with_header("date", "Sun, 04 Jan 2026 12:00:00 GMT");
+        assert_eq!(ep.clock_skew(&behind), Some(chrono::Duration::seconds(60)));
+        let mut s = snapshot();
+        ep.localize(&behind, &mut s);
+        assert_eq!(s.estimated_completion, Some(at("2026-01-04T12:06:00Z")));
+        assert_eq!(s.created_at, Some(at("2026-01-04T12:00:00Z")));
+        assert_eq!(s.outputs[0].expires_at, Some(at("2026-01-04T13:01:00Z")));
+        // A second of difference is `Date`'s resolution, not skew; no `Date`, nothing known.
+        for resp in [
+            HttpResponse::new(200, "").with_header("date", "Sun, 04 Jan 2026 12:00:59 GMT"),
+            HttpResponse::new(200, ""),
+        ] {
+            assert_eq!(ep.clock_skew(&resp), None);
+            let mut s = snapshot();
+            ep.localize(&resp, &mut s);
+            assert_eq!(s, snapshot());
+        }
+    }
 
     #[test]
     fn error_bodies_of_every_shape() {

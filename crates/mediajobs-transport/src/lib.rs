@@ -28,7 +28,9 @@ mod http_types;
 mod reqwest_transport;
 pub mod signature;
 
-pub use endpoint::{Endpoint, EndpointBuilder, ErrorBody, ErrorRule};
+pub use endpoint::{
+    Endpoint, EndpointBuilder, ErrorBody, ErrorRule, SKEW_TOLERANCE, shift_snapshot, shift_time,
+};
 #[cfg(any(test, feature = "mock"))]
 pub use http_types::MockTransport;
 pub use http_types::{

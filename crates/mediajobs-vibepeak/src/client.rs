@@ -276,7 +276,8 @@ impl VibePeakClient {
         if task.status.is_empty() {
             task.status = "queued".to_string();
         }
-        let snapshot = task.to_snapshot(raw, wait);
+        let mut snapshot = task.to_snapshot(raw, wait);
+        self.endpoint.localize(resp, &mut snapshot);
         Ok(Submitted {
             status_url: location.as_deref().map(|l| self.endpoint.url(l)),
             location,
@@ -312,7 +313,8 @@ impl VibePeakClient {
             task.task_id = id.to_string();
         }
         let wait = retry_after(&resp.headers, self.endpoint.answer_time(&resp));
-        let snapshot = task.to_snapshot(raw, wait);
+        let mut snapshot = task.to_snapshot(raw, wait);
+        self.endpoint.localize(&resp, &mut snapshot);
         tracing::debug!(status = %task.status, "status read");
         Ok(TaskStatus {
             task,
@@ -409,11 +411,13 @@ impl ProviderApi for VibePeakClient {
     /// an image (`image/*`) is the cover, anything else the video.
     async fn refresh_output(&self, id: &str, output: &Output) -> Result<Output, Error> {
         let status = self.read_task(id).await?;
-        let fresh = if is_cover(output) {
-            status.task.cover_output()
-        } else {
-            status.task.video_output()
-        };
+        // From the snapshot: its expiry is on our clock.
+        let fresh = status
+            .snapshot
+            .outputs
+            .iter()
+            .find(|o| is_cover(o) == is_cover(output))
+            .cloned();
         fresh.ok_or_else(|| Error::Decode {
             provider: Provider::VibePeak,
             operation: Operation::Status,

@@ -344,6 +344,39 @@ async fn transport_failures_on_submit_are_uncertain_only_if_maybe_delivered() {
 // status
 
 #[tokio::test]
+async fn a_provider_clock_behind_ours_does_not_make_us_look_early() {
+    // Our clock says 12:00:00; the provider's Date says 11:58:00. Its estimate and its URL
+    // expiry are in its own time: on ours, both are two minutes later.
+    let answer = |body: &str| {
+        HttpResponse::new(200, body.to_string())
+            .with_header("date", "Sun, 04 Jan 2026 11:58:00 GMT")
+    };
+    let (client, _) = client_with(vec![
+        answer(
+            r#"{"task_id":"task_1","status":"queued","estimated_completion":"2026-01-04T12:04:00Z",
+                "created_at":"2026-01-04T11:58:00Z","livemode":false}"#,
+        ),
+        answer(
+            r#"{"task_id":"task_1","status":"completed","created_at":"2026-01-04T11:58:00Z",
+                "completed_at":"2026-01-04T11:59:00Z","livemode":false,
+                "result":{"video_url":"https://cdn.vibepeak.ai/v/task_1.mp4?sig=a",
+                          "expires_at":"2026-01-11T11:59:00Z"}}"#,
+        ),
+    ]);
+    let q = client.status("task_1").await.unwrap();
+    assert_eq!(
+        q.estimated_completion,
+        Some("2026-01-04T12:06:00Z".parse().unwrap())
+    );
+    assert_eq!(q.created_at, Some("2026-01-04T12:00:00Z".parse().unwrap()));
+    let done = client.status("task_1").await.unwrap();
+    assert_eq!(
+        done.outputs[0].expires_at,
+        Some("2026-01-11T12:01:00Z".parse().unwrap())
+    );
+}
+
+#[tokio::test]
 async fn status_reads_every_field_of_every_status() {
     let queued = HttpResponse::new(
         200,

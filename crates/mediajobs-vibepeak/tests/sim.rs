@@ -39,11 +39,15 @@ fn transport() -> Arc<ReqwestTransport> {
     Arc::new(ReqwestTransport::with_defaults().unwrap())
 }
 
+#[path = "../../../test-support/sim_clock.rs"]
+mod sim_clock;
+
 fn client_with_key(sim: &RunningSim, key: &str) -> VibePeakClient {
     VibePeakClient::builder()
         .api_key(key)
         .base_url(&sim.base_url("vibepeak"))
         .transport(transport())
+        .clock(sim_clock::SimClock::of(sim))
         .build()
         .unwrap()
 }

@@ -547,7 +547,15 @@ impl VideoGenClient {
     async fn list_raw(
         &self,
         query: &ListQuery,
-    ) -> Result<(Vec<Value>, Option<String>, ExecutionPage), Error> {
+    ) -> Result<
+        (
+            Vec<Value>,
+            Option<String>,
+            ExecutionPage,
+            Option<chrono::Duration>,
+        ),
+        Error,
+    > {
         let mut params = Vec::new();
         if let Some(limit) = query.limit {
             if !(1..=MAX_LIST_LIMIT).contains(&limit) {
@@ -616,7 +624,8 @@ impl VideoGenClient {
             has_more: next.is_some(),
             next_cursor: next.clone(),
         };
-        Ok((items, next, page))
+        let skew = self.inner.endpoint.clock_skew(&resp);
+        Ok((items, next, page, skew))
     }
 
     async fn list_inner(&self, query: &ListQuery) -> Result<ListPage, Error> {
@@ -639,12 +648,18 @@ impl VideoGenClient {
                 });
             }
         }
-        let (items, next, page) = self.list_raw(query).await?;
+        let (items, next, page, skew) = self.list_raw(query).await?;
         let snaps = page
             .tool_executions
             .iter()
             .zip(items)
-            .map(|(exec, raw)| exec.to_snapshot(raw))
+            .map(|(exec, raw)| {
+                let mut snap = exec.to_snapshot(raw);
+                if let Some(skew) = skew {
+                    mediajobs_transport::shift_snapshot(&mut snap, skew);
+                }
+                snap
+            })
             .filter(|s| match wanted {
                 None => true,
                 Some(w) => s.status.raw == w || s.status.status.as_str() == w,
@@ -749,16 +764,25 @@ impl VideoGenClient {
     /// `POST /v1/files/{fileId}/hydrate`: the file with fresh signed URLs.
     #[tracing::instrument(skip(self), fields(provider = "videogen"))]
     pub async fn hydrate(&self, file_id: &str) -> Result<StorageFile, Error> {
+        Ok(self.hydrate_inner(file_id).await?.0)
+    }
+
+    /// [`hydrate`](Self::hydrate), with the skew of our clock the answer's `Date` shows.
+    async fn hydrate_inner(
+        &self,
+        file_id: &str,
+    ) -> Result<(StorageFile, Option<chrono::Duration>), Error> {
         let path = format!("/v1/files/{}/hydrate", segment("fileId", file_id)?);
         let req = self.inner.endpoint.request(Method::POST, &path);
         let resp = self
             .call(RateLimitClass::Hydrate, Operation::Files, req)
             .await?;
+        let skew = self.inner.endpoint.clock_skew(&resp);
         let mut file = self.storage_file(&resp)?;
         if file.file_id.is_none() {
             file.file_id = Some(file_id.to_string());
         }
-        Ok(file)
+        Ok((file, skew))
     }
 
     /// `POST /v1/webhooks/endpoints`: registers an account-wide endpoint. The answer is the
@@ -936,6 +960,7 @@ impl ProviderApi for VideoGenClient {
     async fn status(&self, id: &str) -> Result<Snapshot, Error> {
         let (exec, raw, resp) = self.execution(id).await?;
         let mut snap = exec.to_snapshot(raw);
+        self.inner.endpoint.localize(&resp, &mut snap);
         snap.retry_after = self.retry_hint(&resp);
         Ok(snap)
     }
@@ -961,8 +986,11 @@ impl ProviderApi for VideoGenClient {
             field: "output.file_id".into(),
             message: "VideoGen refreshes a URL by hydrating the output's file, and this output has no file id".into(),
         })?;
-        let file = self.hydrate(file_id).await?;
+        let (file, skew) = self.hydrate_inner(file_id).await?;
         let mut out = file.to_output();
+        if let Some(skew) = skew {
+            mediajobs_transport::shift_time(&mut out.expires_at, skew);
+        }
         if out.url.is_none() {
             let status = file
                 .download_source

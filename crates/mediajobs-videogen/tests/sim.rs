@@ -5,14 +5,12 @@
 // Test helpers outside `#[test]` functions may fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use http::{HeaderMap, Method};
 use mediajobs_core::{
-    Error, ErrorKind, ListQuery, ManualClock, ProviderApi, Status, SubmitRequest, WebhookError,
-    WebhookVerifier,
+    Error, ErrorKind, ListQuery, ProviderApi, Status, SubmitRequest, WebhookError, WebhookVerifier,
 };
 use mediajobs_sim::{RunningSim, Sim, SimConfig, VideoGenLimits};
 use mediajobs_transport::{DownloadOutcome, HttpRequest};
@@ -41,11 +39,14 @@ async fn start(config: SimConfig) -> Result<RunningSim, Box<dyn std::error::Erro
     Ok(Sim::start("127.0.0.1:0".parse()?, config).await?)
 }
 
+#[path = "../../../test-support/sim_clock.rs"]
+mod sim_clock;
+
 fn client(sim: &RunningSim) -> VideoGenClient {
     VideoGenClient::builder()
         .api_key(sim.api_key("videogen"))
         .base_url(&sim.base_url("videogen"))
-        .clock(Arc::new(ManualClock::new(sim.now())))
+        .clock(sim_clock::SimClock::of(sim))
         .build()
         .unwrap()
 }

@@ -220,6 +220,7 @@ impl VidikingClient {
         Ok(self
             .list_jobs(limit, status)
             .await?
+            .0
             .into_iter()
             .map(|(job, _)| job)
             .collect())
@@ -230,11 +231,17 @@ impl VidikingClient {
     /// among those 100 (the list has no cursor). When several carry the key, the newest wins.
     #[tracing::instrument(skip(self), fields(provider = "vidiking"))]
     pub async fn find_by_key(&self, key: &str) -> Result<Option<Snapshot>, Error> {
-        let jobs = self.list_jobs(Some(MAX_LIST_LIMIT), None).await?;
+        let (jobs, skew) = self.list_jobs(Some(MAX_LIST_LIMIT), None).await?;
         Ok(jobs
             .into_iter()
             .find(|(job, _)| job.client_key().as_deref() == Some(key))
-            .map(|(job, raw)| job.snapshot_with(raw, None)))
+            .map(|(job, raw)| {
+                let mut snapshot = job.snapshot_with(raw, None);
+                if let Some(skew) = skew {
+                    mediajobs_transport::shift_snapshot(&mut snapshot, skew);
+                }
+                snapshot
+            }))
     }
 
     /// Sets the account webhook: `PUT /v1/webhooks {url, events, secret}`. The secret is chosen
@@ -284,7 +291,9 @@ impl VidikingClient {
         Ok(got)
     }
 
-    async fn fetch(&self, id: &str) -> Result<(VidikingJob, Value, Option<Duration>), Error> {
+    /// A job as read, its raw answer, its `Retry-After`, and the skew of our clock the answer's
+    /// `Date` shows ([`Endpoint::clock_skew`](mediajobs_transport::Endpoint::clock_skew)).
+    async fn fetch(&self, id: &str) -> Result<Fetched, Error> {
         if id.trim().is_empty() {
             return Err(invalid("id", "must not be empty"));
         }
@@ -308,14 +317,15 @@ impl VidikingClient {
             job.id = id.to_string();
         }
         let wait = retry_after(&resp.headers, self.endpoint.answer_time(&resp));
-        Ok((job, raw, wait))
+        let skew = self.endpoint.clock_skew(&resp);
+        Ok((job, raw, wait, skew))
     }
 
     async fn list_jobs(
         &self,
         limit: Option<u32>,
         status: Option<&str>,
-    ) -> Result<Vec<(VidikingJob, Value)>, Error> {
+    ) -> Result<(Vec<(VidikingJob, Value)>, Option<chrono::Duration>), Error> {
         let path = list_path(limit, status);
         let resp = self.endpoint.get(Operation::List, &path).await?;
         if !resp.is_success() {
@@ -333,7 +343,7 @@ impl VidikingClient {
         })?;
         // One unreadable job fails the whole list: skipping it could make reconciliation
         // believe a job absent and submit it twice.
-        items
+        let jobs = items
             .iter()
             .enumerate()
             .map(|(i, item)| {
@@ -348,9 +358,18 @@ impl VidikingClient {
                 }
                 Ok((job, item.clone()))
             })
-            .collect()
+            .collect::<Result<_, Error>>()?;
+        Ok((jobs, self.endpoint.clock_skew(&resp)))
     }
 }
+
+/// What [`VidikingClient::fetch`] reads.
+type Fetched = (
+    VidikingJob,
+    Value,
+    Option<Duration>,
+    Option<chrono::Duration>,
+);
 
 /// `/v1/render?limit=&status=`, the limit clamped to 1–100.
 fn list_path(limit: Option<u32>, status: Option<&str>) -> String {
@@ -500,6 +519,7 @@ impl ProviderApi for VidikingClient {
         tracing::Span::current().record("task_id", job.id.as_str());
         let wait = retry_after(&resp.headers, self.endpoint.answer_time(&resp));
         let mut snapshot = job.snapshot_with(raw, wait);
+        self.endpoint.localize(&resp, &mut snapshot);
         if snapshot.client_key.is_none() {
             snapshot.client_key = request.key.clone();
         }
@@ -508,8 +528,12 @@ impl ProviderApi for VidikingClient {
 
     #[tracing::instrument(skip(self), fields(provider = "vidiking", task_id = %id))]
     async fn status(&self, id: &str) -> Result<Snapshot, Error> {
-        let (job, raw, wait) = self.fetch(id).await?;
-        Ok(job.snapshot_with(raw, wait))
+        let (job, raw, wait, skew) = self.fetch(id).await?;
+        let mut snapshot = job.snapshot_with(raw, wait);
+        if let Some(skew) = skew {
+            mediajobs_transport::shift_snapshot(&mut snapshot, skew);
+        }
+        Ok(snapshot)
     }
 
     #[tracing::instrument(skip(self), fields(provider = "vidiking"))]
@@ -520,11 +544,16 @@ impl ProviderApi for VidikingClient {
                 "Vidiking's list has no cursor (only the newest 100 jobs)",
             ));
         }
-        let items = self
-            .list_jobs(query.limit, query.status.as_deref())
-            .await?
+        let (jobs, skew) = self.list_jobs(query.limit, query.status.as_deref()).await?;
+        let items = jobs
             .into_iter()
-            .map(|(job, raw)| job.snapshot_with(raw, None))
+            .map(|(job, raw)| {
+                let mut snapshot = job.snapshot_with(raw, None);
+                if let Some(skew) = skew {
+                    mediajobs_transport::shift_snapshot(&mut snapshot, skew);
+                }
+                snapshot
+            })
             .collect();
         Ok(ListPage {
             items,
@@ -536,8 +565,12 @@ impl ProviderApi for VidikingClient {
     /// 7 days, 24 h in sandbox).
     #[tracing::instrument(skip(self, _output), fields(provider = "vidiking", task_id = %id))]
     async fn refresh_output(&self, id: &str, _output: &Output) -> Result<Output, Error> {
-        let (job, _, _) = self.fetch(id).await?;
-        job.output().ok_or_else(|| Error::Decode {
+        let (job, _, _, skew) = self.fetch(id).await?;
+        let mut output = job.output();
+        if let (Some(o), Some(skew)) = (output.as_mut(), skew) {
+            mediajobs_transport::shift_time(&mut o.expires_at, skew);
+        }
+        output.ok_or_else(|| Error::Decode {
             provider: Provider::Vidiking,
             operation: Operation::Status,
             http_status: 200,
