@@ -1,6 +1,7 @@
 //! Project automation, in plain Rust: `cargo xtask <command>`.
 //!
-//! - `ci`: everything CI checks (fmt, clippy, codegen --check, layering, deny, features, tests).
+//! - `ci`: everything CI checks (fmt, clippy, codegen --check, layering, deny, features, docs,
+//!   tests).
 //! - `codegen [--check]`: writes the Rust (and doc tables) generated from `crates/*/spec/*.toml`.
 //! - `layering`: fails on any dependency edge between our crates that DESIGN.md does not allow.
 //! - `features`: checks the facade with each of its features alone, and with none.
@@ -131,6 +132,7 @@ fn ci(root: &Path) -> Result<(), String> {
         ],
     )?;
     features(root)?;
+    docs(root)?;
     if has_nextest(root) {
         run_cmd(
             root,
@@ -143,6 +145,28 @@ fn ci(root: &Path) -> Result<(), String> {
     }
     eprintln!("xtask: ci passed");
     Ok(())
+}
+
+/// The API docs of every crate, with rustdoc's warnings (broken intra-doc links, bad code
+/// blocks) as errors: `#![deny(missing_docs)]` says each item has a doc, this that the docs
+/// render.
+fn docs(root: &Path) -> Result<(), String> {
+    let args = ["doc", "--workspace", "--no-deps", "--quiet"];
+    eprintln!(
+        "xtask: $ RUSTDOCFLAGS='-D warnings' cargo {}",
+        args.join(" ")
+    );
+    let status = Command::new("cargo")
+        .args(args)
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("could not start cargo doc: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
 }
 
 /// The facade's features one at a time (and none): a user who asks for one provider gets a

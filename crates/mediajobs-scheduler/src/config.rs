@@ -205,7 +205,7 @@ pub struct ProviderConfig {
     /// `Retry-After` is never capped.
     ///
     /// VibePeak: `Some(dense_interval)`. Its status answers carry `Retry-After: 30` while
-    /// queued and up to 30 while processing (PROVIDERS.md: [assumed], "a client must not need
+    /// queued and up to 30 while processing (PROVIDERS.md: \[assumed\], "a client must not need
     /// it"); as a floor it costs up to 30 s of detection latency where the docs' own 5 s loop
     /// costs 5 (the fleet benchmark, `docs/benchmarks.md`).
     pub retry_after_cap: Option<Duration>,
