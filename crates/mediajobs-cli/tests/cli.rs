@@ -779,6 +779,51 @@ fn run_strict_refuses_a_malformed_batch_and_submits_nothing() {
 }
 
 #[test]
+fn a_job_is_settled_while_later_submits_still_wait_for_task_slots() {
+    // Four VibePeak jobs on the Pro plan (3 in flight): the fourth submit waits minutes (sim)
+    // for a slot. The Vidiking render, done in seconds, must be journaled as done long before
+    // that, not after the last submit.
+    let sim = Sim::start();
+    let dir = tempdir();
+    let mut lines = vec![batch_line(
+        "vidiking",
+        None,
+        "vk",
+        &vidiking_request("Quick", 5),
+    )];
+    for i in 0..4 {
+        lines.push(batch_line(
+            "vibepeak",
+            None,
+            &format!("vp-{i}"),
+            &vibepeak_request(&format!("slot{i}")),
+        ));
+    }
+    let batch = write(dir.path(), "slots.jsonl", &lines.join("\n"));
+    let journal = dir.path().join("slots.db");
+    let journal = journal.to_str().unwrap();
+    sim.run(&["run", &batch, "--journal", journal, "--json"])
+        .expect_code(0);
+    let report = sim.run(&["status", "--journal", journal, "--json"]).json();
+    let item = |key: &str| {
+        report["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["key"] == key)
+            .unwrap()
+            .clone()
+    };
+    let at = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    let render_seen = at(&item("vk")["terminal_seen_at"]);
+    let last_submit = at(&item("vp-3")["submitted_at"]);
+    assert!(
+        render_seen < last_submit,
+        "the render was journaled as done at {render_seen}, only after the last submit at {last_submit}"
+    );
+}
+
+#[test]
 fn resubmit_uncertain_sends_each_uncertain_job_once_per_decision() {
     // Every VibePeak answer is lost: the opt-in must not turn into a loop that pays again
     // and again within one invocation.

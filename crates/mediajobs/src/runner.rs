@@ -180,6 +180,10 @@ impl std::fmt::Debug for Runner {
     }
 }
 
+/// Where jobs that got a remote id (submitted, or adopted by a reconciliation) are sent, to
+/// be waited on at once.
+type Found = tokio::sync::mpsc::UnboundedSender<(String, JobId)>;
+
 fn jerr(e: impl std::fmt::Display) -> Error {
     Error::Config(format!("journal: {e}"))
 }
@@ -352,10 +356,14 @@ impl Runner {
                 }
             }
         }
+        // Jobs that get a remote id (submitted, or adopted by a reconciliation) come through
+        // this channel and are waited on at once, while the other submits go on: a batch whose
+        // submits are slow (VibePeak's task slots) must not hold back the jobs already running.
+        let (found_tx, mut found_rx) = tokio::sync::mpsc::unbounded_channel::<(String, JobId)>();
         // Uncertain jobs first: their outcome decides whether the same tool may be submitted.
         let mut reconciled = Vec::new();
         for provider in reconcile.keys() {
-            reconciled.extend(self.reconcile(*provider, &mut waits).await?);
+            reconciled.extend(self.reconcile(*provider, &found_tx).await?);
         }
         for provider in self.apis.keys() {
             if !reconcile.contains_key(provider)
@@ -365,7 +373,7 @@ impl Runner {
                     .map_err(jerr)?
                     .is_empty()
             {
-                reconciled.extend(self.reconcile(*provider, &mut waits).await?);
+                reconciled.extend(self.reconcile(*provider, &found_tx).await?);
             }
         }
         // Jobs the reconciliation proved unsent are pending again.
@@ -380,14 +388,23 @@ impl Runner {
             }
         }
 
-        let submitters = by_provider
-            .into_iter()
-            .map(|(provider, jobs)| self.submit_all(provider, jobs));
-        let submitted: Vec<Vec<(String, JobId)>> = futures::future::join_all(submitters).await;
-        for (key, id) in submitted.into_iter().flatten() {
-            waits.push(self.wait_and_finish(key, id));
-        }
-        while waits.next().await.is_some() {}
+        let submitters = futures::future::join_all(
+            by_provider
+                .into_iter()
+                .map(|(provider, jobs)| self.submit_all(provider, jobs, found_tx.clone())),
+        );
+        // The channel closes when the last submitter is done.
+        drop(found_tx);
+        let drive = async {
+            loop {
+                tokio::select! {
+                    Some((key, id)) = found_rx.recv() => waits.push(self.wait_and_finish(key, id)),
+                    Some(()) = waits.next(), if !waits.is_empty() => {}
+                    else => break,
+                }
+            }
+        };
+        tokio::join!(submitters, drive);
         drop(waits);
 
         self.sync_api_calls();
@@ -475,12 +492,10 @@ impl Runner {
         *last = now;
     }
 
-    async fn reconcile<'a>(
-        &'a self,
+    async fn reconcile(
+        &self,
         provider: Provider,
-        waits: &mut FuturesUnordered<
-            std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>,
-        >,
+        found: &Found,
     ) -> Result<Vec<mediajobs_journal::Reconciliation>, Error> {
         let Ok(api) = self.api(provider) else {
             return Ok(Vec::new());
@@ -525,7 +540,7 @@ impl Runner {
                             .map(|j| watch_options(&j, self.apis.get(&j.provider)))
                             .unwrap_or_default();
                         if self.scheduler.watch(job_id.clone(), None, options).is_ok() {
-                            waits.push(self.wait_and_finish(r.key.clone(), job_id));
+                            let _ = found.send((r.key.clone(), job_id));
                         }
                     }
                     ReconcileOutcome::TooRecent { .. } => retry = true,
@@ -551,8 +566,7 @@ impl Runner {
 
     /// Submits `jobs` of one provider in order, through the journal's gate and the scheduler's
     /// budgets. Returns the jobs that got an id.
-    async fn submit_all(&self, provider: Provider, jobs: Vec<JobRecord>) -> Vec<(String, JobId)> {
-        let mut out = Vec::new();
+    async fn submit_all(&self, provider: Provider, jobs: Vec<JobRecord>, found: Found) {
         let Ok(api) = self.api(provider).cloned() else {
             for job in &jobs {
                 self.problem(
@@ -563,9 +577,8 @@ impl Runner {
                         .unwrap_or_default(),
                 );
             }
-            return out;
+            return;
         };
-        let mut waits = FuturesUnordered::new();
         let mut head_fresh = false;
         let total = jobs.len();
         for (done, job) in jobs.into_iter().enumerate() {
@@ -580,7 +593,7 @@ impl Runner {
                 break;
             }
             match self
-                .submit_one(api.as_ref(), &job, &mut head_fresh, &mut waits)
+                .submit_one(api.as_ref(), &job, &mut head_fresh, &found)
                 .await
             {
                 Ok(Some(id)) => {
@@ -588,15 +601,12 @@ impl Runner {
                         key: job.key.clone(),
                         job: id.clone(),
                     });
-                    out.push((job.key.clone(), id));
+                    let _ = found.send((job.key.clone(), id));
                 }
                 Ok(None) => {}
                 Err(e) => self.problem(Some(&job.key), e.to_string_with_hint()),
             }
         }
-        // Adopted jobs found while reconciling along the way.
-        while waits.next().await.is_some() {}
-        out
     }
 
     /// The error of a list call made for the journal (the head before a VideoGen submit, a
@@ -627,14 +637,12 @@ impl Runner {
             .unwrap_or(false)
     }
 
-    async fn submit_one<'a>(
-        &'a self,
+    async fn submit_one(
+        &self,
         api: &dyn ProviderApi,
         job: &JobRecord,
         head_fresh: &mut bool,
-        waits: &mut FuturesUnordered<
-            std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>,
-        >,
+        found: &Found,
     ) -> Result<Option<JobId>, Error> {
         let provider = job.provider;
         // The gate: VideoGen holds a tool (Vidiking everything) while a submit is uncertain.
@@ -646,7 +654,7 @@ impl Runner {
             {
                 SubmitGate::Open => break,
                 SubmitGate::Held { .. } => {
-                    let _ = self.reconcile(provider, waits).await?;
+                    let _ = self.reconcile(provider, found).await?;
                     *head_fresh = false;
                 }
             }
@@ -703,12 +711,12 @@ impl Runner {
                         .map_err(jerr)?;
                     *head_fresh = false;
                     // Settle it now where the provider can tell, so the rest can go on.
-                    let _ = self.reconcile(provider, waits).await?;
+                    let _ = self.reconcile(provider, found).await?;
                     let now = self.journal.job(&job.key).map_err(jerr)?;
                     return match now {
                         Some(j) if j.state == JobState::Pending => {
                             // Proven unsent: submit again.
-                            continue_submit(self, api, &j, head_fresh, waits).await
+                            continue_submit(self, api, &j, head_fresh, found).await
                         }
                         Some(j) if j.remote_id.is_some() => Ok(None), // adopted: already waited on
                         _ => Ok(None),
@@ -946,19 +954,15 @@ fn refresh_operation(provider: Provider) -> Operation {
 }
 
 /// Re-enters `submit_one` for a job proven unsent (boxed: the call is recursive).
-fn continue_submit<'a, 'b>(
-    runner: &'a Runner,
+fn continue_submit<'b>(
+    runner: &'b Runner,
     api: &'b dyn ProviderApi,
     job: &'b JobRecord,
     head_fresh: &'b mut bool,
-    waits: &'b mut FuturesUnordered<
-        std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>,
-    >,
+    found: &'b Found,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<JobId>, Error>> + Send + 'b>>
-where
-    'a: 'b,
 {
-    Box::pin(runner.submit_one(api, job, head_fresh, waits))
+    Box::pin(runner.submit_one(api, job, head_fresh, found))
 }
 
 /// How to watch a journal's job: its tool, when it was submitted and (when its adapter can
