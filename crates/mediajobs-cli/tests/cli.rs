@@ -824,10 +824,59 @@ fn a_job_is_settled_while_later_submits_still_wait_for_task_slots() {
 }
 
 #[test]
+fn a_failing_list_before_a_videogen_submit_is_tried_again() {
+    // VideoGen records its list head before a submit (to find a lost answer later). Half the
+    // lists fail here: each is tried again like a submit, and every job is sent.
+    let sim = Sim::start_with(&[
+        "--speed",
+        "600",
+        "--faults",
+        "videogen:list:5xx=0.5",
+        "--seed",
+        "5",
+    ]);
+    let dir = tempdir();
+    let lines: Vec<String> = (0..6)
+        .map(|i| {
+            batch_line(
+                "videogen",
+                Some("generate-image"),
+                &format!("g{i}"),
+                &json!({"prompt": format!("a lighthouse, take {i}")}),
+            )
+        })
+        .collect();
+    let batch = write(dir.path(), "vg.jsonl", &lines.join("\n"));
+    let journal = dir.path().join("vg.db");
+    let r = sim.run(&[
+        "run",
+        &batch,
+        "--journal",
+        journal.to_str().unwrap(),
+        "--json",
+    ]);
+    let s = r.json();
+    // The sim fails a few executions on its own: those are failed jobs, not unsent ones.
+    assert_eq!(s["pending"], 0, "{s}");
+    assert_eq!(
+        s["succeeded"].as_u64().unwrap() + s["failed"].as_u64().unwrap(),
+        6,
+        "{s}"
+    );
+    assert!(
+        sim.stats()["faults"]["videogen"]["list:5xx"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(sim.task_count(), 6);
+}
+
+#[test]
 fn resubmit_uncertain_sends_each_uncertain_job_once_per_decision() {
     // Every VibePeak answer is lost: the opt-in must not turn into a loop that pays again
     // and again within one invocation.
-    let sim = Sim::start_with(&["--faults", "vibepeak:submit:lost=1"]);
+    let sim = Sim::start_with(&["--speed", "600", "--faults", "vibepeak:submit:lost=1"]);
     let dir = tempdir();
     let batch = write(
         dir.path(),

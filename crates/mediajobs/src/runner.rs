@@ -609,6 +609,35 @@ impl Runner {
         }
     }
 
+    /// Records VideoGen's list head before a submit. A transient failure (5xx, 429, a dropped
+    /// connection) is tried again like a submit, with the provider's `Retry-After` or a
+    /// doubling pause, before the job is left for `resume`.
+    async fn refresh_list_head(
+        &self,
+        provider: Provider,
+        api: &dyn ProviderApi,
+    ) -> Result<(), Error> {
+        let options = ReconcileOptions::default();
+        let attempts = self.options.submit_attempts.max(1);
+        let mut attempt = 0u32;
+        loop {
+            let e = match mediajobs_journal::refresh_list_head(self.journal.as_ref(), api, &options)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) => self.list_failed(provider, e),
+            };
+            attempt += 1;
+            if !e.is_transient() || e.is_unreachable() || attempt >= attempts {
+                return Err(e);
+            }
+            let wait = e
+                .retry_after()
+                .unwrap_or(Duration::from_secs(1 << attempt.min(6)));
+            self.clock.sleep(wait).await;
+        }
+    }
+
     /// The error of a list call made for the journal (the head before a VideoGen submit, a
     /// reconciliation): a provider that cannot be reached or refuses the key is recorded as
     /// such (exit 3), as a submit's own failure would be.
@@ -676,12 +705,7 @@ impl Runner {
         }
         // VideoGen: a list head recorded before the submit, so a lost answer can be found.
         if provider == Provider::VideoGen && !*head_fresh {
-            let options = ReconcileOptions::default();
-            if let Err(e) =
-                mediajobs_journal::refresh_list_head(self.journal.as_ref(), api, &options).await
-            {
-                return Err(self.list_failed(provider, e));
-            }
+            self.refresh_list_head(provider, api).await?;
             *head_fresh = true;
         }
         let mut request = job.submit_request().map_err(jerr)?;
