@@ -222,24 +222,29 @@ pub async fn wait(args: WaitArgs, json_out: bool) -> Result<u8, CliError> {
     let provider = parse_provider(&args.provider)?;
     let env = Env::load().await?;
     let api = env.api(provider)?;
-    // Fail fast on a wrong id or key instead of waiting out the deadline.
-    let first = api.status(&args.id).await?;
+    // Fail fast on a wrong id or key, or a provider that cannot be reached, instead of waiting
+    // out the deadline; a busy or failing one (429, 5xx) is waited out like any later read.
+    let first = match api.status(&args.id).await {
+        Ok(snapshot) => Some(snapshot),
+        Err(e) if e.is_transient() && !e.is_unreachable() => None,
+        Err(e) => return Err(e.into()),
+    };
     let client = Client::builder()
         .provider(api.clone())
         .clock(env.clock.clone())
         .scheduler_config(SchedulerConfig::default())
         .build()?;
-    let outcome = if first.is_terminal() {
-        Ok(first)
+    let outcome = if let Some(done) = first.as_ref().filter(|s| s.is_terminal()) {
+        Ok(done.clone())
     } else {
         let options = WatchOptions::default().with_deadline(Duration::from_secs(args.timeout));
-        let options = match &first.tool {
-            Some(t) => options.with_tool(t.clone()),
+        let options = match first.as_ref().and_then(|s| s.tool.clone()) {
+            Some(t) => options.with_tool(t),
             None => options,
         };
         client
             .scheduler()
-            .watch(JobId::new(provider, &args.id), Some(first), options)?;
+            .watch(JobId::new(provider, &args.id), first, options)?;
         client
             .scheduler()
             .wait(&JobId::new(provider, &args.id))

@@ -873,6 +873,33 @@ fn a_failing_list_before_a_videogen_submit_is_tried_again() {
 }
 
 #[test]
+fn wait_rides_out_a_failing_provider_until_its_timeout() {
+    // Every status read fails with 503: the provider is there, only busy. `wait` keeps asking
+    // (with backoff) until its timeout, then says the deadline passed (exit 1); exit 3 is for a
+    // provider that cannot be reached or refuses the key.
+    let sim = Sim::start_with(&["--speed", "600", "--faults", "vidiking:status:5xx=1"]);
+    let dir = tempdir();
+    let file = write(
+        dir.path(),
+        "render.json",
+        &vidiking_request("Busy", 5).to_string(),
+    );
+    let id = str_of(
+        &sim.run(&["submit", "vidiking", &file, "--json"]).json(),
+        "id",
+    )
+    .to_string();
+    let r = sim.run(&["wait", "vidiking", &id, "--timeout", "60", "--json"]);
+    r.expect_code(1);
+    r.no_panic();
+    assert!(r.all().contains("deadline"), "{}", r.all());
+    let reads = sim.stats()["providers"]["vidiking"]["by_route"]["GET /v1/render/{id}"]
+        .as_u64()
+        .unwrap();
+    assert!(reads > 1, "it kept asking: {reads} read(s)");
+}
+
+#[test]
 fn resubmit_uncertain_sends_each_uncertain_job_once_per_decision() {
     // Every VibePeak answer is lost: the opt-in must not turn into a loop that pays again
     // and again within one invocation.
