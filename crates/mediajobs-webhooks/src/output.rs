@@ -114,7 +114,12 @@ pub fn route_url(base_url: &str, provider: Provider) -> String {
 }
 
 /// Writes one [`render_event_line`] line (and flushes) for each [`Trust::Verified`] item of
-/// `events`, until the queue ends; hints are not printed. Returns how many lines it wrote.
+/// `events` that says a job's status, until the queue ends; hints, and events about no job
+/// status (VideoGen's `file.*`), are not printed. Returns how many lines it wrote.
+///
+/// A writer that fails (a reader that went away: `webhooks serve | head -1`) ends the printing,
+/// not the loop: the queue is still drained, so the receiver goes on answering deliveries 2xx
+/// instead of 503 for a full queue. The first write error is returned at the end.
 ///
 /// This is `mediajobs webhooks serve`'s output loop; a caller that also acts on the events
 /// (hands them to a scheduler) reads the queue itself and prints with [`render_event_line`].
@@ -123,14 +128,22 @@ pub async fn print_accepted(
     mut out: impl std::io::Write,
 ) -> std::io::Result<u64> {
     let mut n = 0;
+    let mut failed = None;
     while let Some(item) = events.recv().await {
-        if item.is_verified() {
-            writeln!(out, "{}", render_event_line(&item.event))?;
-            out.flush()?;
-            n += 1;
+        if failed.is_some() || !item.is_verified() || item.event.status.is_none() {
+            continue;
+        }
+        let written =
+            writeln!(out, "{}", render_event_line(&item.event)).and_then(|()| out.flush());
+        match written {
+            Ok(()) => n += 1,
+            Err(e) => failed = Some(e),
         }
     }
-    Ok(n)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(n),
+    }
 }
 
 /// The routes of the readiness line.
@@ -208,6 +221,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_reader_that_goes_away_stops_the_printing_not_the_draining() {
+        struct Gone;
+        impl std::io::Write for Gone {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let at: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let printer = tokio::spawn(async move { print_accepted(&mut rx, Gone).await });
+        // A queue of one: each send waits for the printer to take the last item. All ten go
+        // through, so the receiver would never find the queue full.
+        for i in 0..10 {
+            let event = WebhookEvent {
+                provider: Provider::Vidiking,
+                event_id: format!("j{i}:render.complete"),
+                event: "render.complete".into(),
+                job_id: format!("j{i}"),
+                status: Some(ProviderStatus::known(Status::Succeeded, "COMPLETE")),
+                occurred_at: None,
+                snapshot: None,
+            };
+            tx.send(ReceivedEvent {
+                trust: Trust::Verified,
+                event,
+                received_at: at,
+            })
+            .await
+            .unwrap();
+        }
+        drop(tx);
+        let result = printer.await.unwrap();
+        assert_eq!(result.unwrap_err().kind(), std::io::ErrorKind::BrokenPipe);
+    }
+
+    #[tokio::test]
     async fn print_accepted_prints_verified_events_only() {
         let ev = |id: &str| WebhookEvent {
             provider: Provider::Vidiking,
@@ -233,6 +285,16 @@ mod tests {
             .await
             .unwrap();
         }
+        // An event about no job status (VideoGen's file.*) is accepted, not printed.
+        let mut no_status = ev("d");
+        no_status.status = None;
+        tx.send(ReceivedEvent {
+            trust: Trust::Verified,
+            event: no_status,
+            received_at: at,
+        })
+        .await
+        .unwrap();
         drop(tx);
         let mut out = Vec::new();
         assert_eq!(print_accepted(&mut rx, &mut out).await.unwrap(), 2);
