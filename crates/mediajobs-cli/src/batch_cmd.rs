@@ -218,6 +218,11 @@ impl Session {
             baseline: Some(journal.counters().map_err(journal_error)?),
             ..RunOptions::default()
         };
+        if providers.contains(&Provider::VideoGen) {
+            if let Some(stale) = EphemeralEndpoint::left_behind(env, lookup, &journal)? {
+                stale.remove(&journal).await;
+            }
+        }
         let display = Arc::new(Display::new(json_out, quiet));
         let mut receiver_parts = None;
         let mut ephemeral_endpoint = None;
@@ -386,6 +391,9 @@ async fn start_webhooks(
                         .clock(env.clock.clone())
                         .transport(env.transport.clone())
                         .build()?;
+                    journal
+                        .set_setting(settings::VIDEOGEN_WEBHOOK_EPHEMERAL, "true")
+                        .map_err(journal_error)?;
                     ephemeral_endpoint = Some(EphemeralEndpoint { client, id });
                 }
             }
@@ -419,15 +427,41 @@ impl EphemeralEndpoint {
         let result = self.client.delete_webhook_endpoint(&self.id).await;
         let _ = journal.add_api_calls(Provider::VideoGen, mediajobs::core::Operation::Endpoints, 1);
         match result {
-            Ok(()) => {
-                let _ = journal.set_setting(VIDEOGEN_WEBHOOK_URL_SETTING, "");
-            }
-            Err(e) => errln!(
+            // Gone already (deleted by hand, or by a run that died just after): as good.
+            Err(e) if !e.is_not_found() => errln!(
                 "warning: could not remove the VideoGen webhook endpoint {}: {}; delete it with the VideoGen API",
                 self.id,
                 e.to_string_with_hint()
             ),
+            _ => {
+                let _ = journal.set_setting(VIDEOGEN_WEBHOOK_URL_SETTING, "");
+                let _ = journal.set_setting(settings::VIDEOGEN_WEBHOOK_EPHEMERAL, "");
+            }
         }
+    }
+
+    /// The endpoint a process that died left behind for its own, now dead, address (the
+    /// journal says so), to be removed before anything else.
+    fn left_behind(
+        env: &Env,
+        lookup: Lookup<'_>,
+        journal: &SqliteJournal,
+    ) -> Result<Option<EphemeralEndpoint>, CliError> {
+        let ephemeral = journal
+            .setting(settings::VIDEOGEN_WEBHOOK_EPHEMERAL)
+            .map_err(journal_error)?;
+        let id = journal
+            .setting(settings::VIDEOGEN_WEBHOOK_ENDPOINT_ID)
+            .map_err(journal_error)?;
+        let (Some("true"), Some(id)) = (ephemeral.as_deref(), id.filter(|i| !i.is_empty())) else {
+            return Ok(None);
+        };
+        let client = mediajobs::videogen::VideoGenClient::builder()
+            .from_lookup(lookup)
+            .clock(env.clock.clone())
+            .transport(env.transport.clone())
+            .build()?;
+        Ok(Some(EphemeralEndpoint { client, id }))
     }
 }
 

@@ -900,6 +900,68 @@ fn wait_rides_out_a_failing_provider_until_its_timeout() {
 }
 
 #[test]
+fn an_endpoint_left_behind_by_a_killed_run_is_removed_by_the_next_invocation() {
+    use std::io::BufRead;
+    let sim = Sim::start();
+    let dir = tempdir();
+    let lines = [
+        batch_line(
+            "videogen",
+            Some("generate-image"),
+            "vg",
+            &json!({"prompt": "a barn"}),
+        ),
+        batch_line("vibepeak", None, "vp", &vibepeak_request("killed")),
+    ];
+    let batch = write(dir.path(), "batch.jsonl", &lines.join("\n"));
+    let journal = dir.path().join("killed.db");
+    let journal = journal.to_str().unwrap();
+    let mut child = sim
+        .cmd()
+        .args([
+            "run",
+            &batch,
+            "--journal",
+            journal,
+            "--webhooks-addr",
+            "127.0.0.1:0",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The endpoint is registered before the first submit: a "submitted" progress line is the
+    // signal that it exists. Then SIGKILL: no chance to remove it.
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    for line in stderr.lines() {
+        if line.unwrap().contains("submitted") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let endpoints = || {
+        let (status, body) = http(
+            "GET",
+            &format!("{}/v1/webhooks/endpoints", sim.field("/videogen")),
+            &[(
+                "authorization",
+                format!("Bearer {}", sim.api_key("videogen")),
+            )],
+            b"",
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    assert!(endpoints().contains("127.0.0.1"), "{}", endpoints());
+    // The next invocation, webhooks or not, removes it first (and counts the call).
+    let r = sim.run(&["resume", "--journal", journal, "--json"]);
+    r.expect_code(0);
+    assert!(!endpoints().contains("127.0.0.1"), "{}", endpoints());
+}
+
+#[test]
 fn resubmit_uncertain_sends_each_uncertain_job_once_per_decision() {
     // Every VibePeak answer is lost: the opt-in must not turn into a loop that pays again
     // and again within one invocation.

@@ -66,4 +66,8 @@ pub mod settings {
     pub const VIDEOGEN_WEBHOOK_SECRET: &str = "videogen.webhook.signing_secret";
     /// The id of the VideoGen webhook endpoint mediajobs registered.
     pub const VIDEOGEN_WEBHOOK_ENDPOINT_ID: &str = "videogen.webhook.endpoint_id";
+    /// `"true"` while the VideoGen endpoint above was registered for an address that lives only
+    /// as long as the process (`--webhooks-addr` without `--webhook-url`): one left behind by a
+    /// process that died is deleted by the next run or resume.
+    pub const VIDEOGEN_WEBHOOK_EPHEMERAL: &str = "videogen.webhook.ephemeral";
 }
