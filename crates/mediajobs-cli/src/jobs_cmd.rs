@@ -284,6 +284,8 @@ async fn download_all(
             &snapshot.job.id,
             output,
             &dir.join(name),
+            // One job's download: no summary counts API calls here.
+            &mut 0,
         )
         .await?;
         if !json_out {

@@ -962,6 +962,64 @@ fn an_endpoint_left_behind_by_a_killed_run_is_removed_by_the_next_invocation() {
 }
 
 #[test]
+fn api_calls_count_url_refreshes_that_failed_too() {
+    // Results downloaded after their URLs expired: each needs a hydrate, and half of the
+    // hydrates fail (5xx) and are asked again. The summary counts every call the sim saw.
+    let sim = Sim::start_with(&[
+        "--speed",
+        "600",
+        "--faults",
+        "videogen:files:5xx=0.5",
+        "--seed",
+        "3",
+    ]);
+    let dir = tempdir();
+    let batch = write(
+        dir.path(),
+        "vg.jsonl",
+        &batch_line(
+            "videogen",
+            Some("generate-image"),
+            "four",
+            &json!({"prompt": "four barns", "numResults": 4}),
+        ),
+    );
+    let journal = dir.path().join("vg.db");
+    let journal = journal.to_str().unwrap();
+    sim.run(&["run", &batch, "--journal", journal])
+        .expect_code(0);
+    // Past the signed URLs' expiry.
+    let (status, body) = http(
+        "POST",
+        &format!("{}/advance", sim.admin()),
+        &[("content-type", "application/json".to_string())],
+        br#"{"seconds": 8000}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let before = sim.requests();
+    let out = dir.path().join("out");
+    let r = sim.run(&[
+        "resume",
+        "--journal",
+        journal,
+        "--download",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    let s = r.json();
+    let hydrates = &sim.stats()["faults"]["videogen"]["files:5xx"];
+    assert!(
+        hydrates.as_u64().unwrap_or(0) >= 1,
+        "no hydrate failed: {hydrates}"
+    );
+    assert_eq!(
+        s["api_calls"].as_u64().unwrap(),
+        sim.requests() - before,
+        "{s}"
+    );
+}
+
+#[test]
 fn resubmit_uncertain_sends_each_uncertain_job_once_per_decision() {
     // Every VibePeak answer is lost: the opt-in must not turn into a loop that pays again
     // and again within one invocation.

@@ -67,7 +67,8 @@ fn extension(mime: &str) -> &'static str {
 }
 
 /// Downloads `output` of job `id` to `dest`, refreshing its URL first when it is missing or
-/// about to expire, and once more if the server refuses it.
+/// about to expire, and once more if the server refuses it. `refresh_calls` is increased by
+/// each refresh asked of the provider, answered or not: API calls a caller may count.
 pub async fn download_output(
     api: &dyn ProviderApi,
     transport: &dyn Transport,
@@ -75,11 +76,13 @@ pub async fn download_output(
     id: &str,
     output: &Output,
     dest: &Path,
+    refresh_calls: &mut u32,
 ) -> Result<SavedFile, Error> {
     let provider = api.provider();
     let mut current = output.clone();
     let mut refreshed = false;
     if current.needs_refresh(clock.now(), EXPIRY_MARGIN) {
+        *refresh_calls += 1;
         current = api.refresh_output(id, &current).await?;
         refreshed = true;
     }
@@ -118,6 +121,7 @@ pub async fn download_output(
             }
             DownloadOutcome::Refused { status } if attempt == 0 => {
                 tracing::info!(%provider, job = id, status, "result URL refused; refreshing it");
+                *refresh_calls += 1;
                 current = api.refresh_output(id, &current).await?;
                 refreshed = true;
             }

@@ -861,24 +861,23 @@ impl Runner {
         };
         if job.outputs.is_empty() {
             let mut read = api.status(&id.id).await;
+            let mut reads = 1;
             for attempt in 1..DOWNLOAD_ATTEMPTS {
                 match &read {
                     Err(e) if e.is_transient() || e.is_unreachable() => {
-                        let _ = self
-                            .journal
-                            .add_api_calls(job.provider, Operation::Status, 1);
                         self.clock.sleep(download_backoff(attempt)).await;
                         read = api.status(&id.id).await;
+                        reads += 1;
                     }
                     _ => break,
                 }
             }
+            let _ = self
+                .journal
+                .add_api_calls(job.provider, Operation::Status, reads);
             match read {
                 Ok(s) => {
                     let _ = self.journal.record_snapshot(&s);
-                    let _ = self
-                        .journal
-                        .add_api_calls(job.provider, Operation::Status, 1);
                     if let Ok(Some(j)) = self.journal.job(&job.key) {
                         job = j;
                     }
@@ -918,6 +917,7 @@ impl Runner {
                     tracing::info!(key = %job.key, index, attempt, error = %result.as_ref().err().map(ToString::to_string).unwrap_or_default(), "download failed; trying again");
                     self.clock.sleep(download_backoff(attempt)).await;
                 }
+                let mut refresh_calls = 0;
                 result = download_output(
                     api.as_ref(),
                     self.transport.as_ref(),
@@ -925,21 +925,23 @@ impl Runner {
                     &id.id,
                     &stored.output,
                     &dest,
+                    &mut refresh_calls,
                 )
                 .await;
+                // Every refresh asked is an API call of this invocation, answered or not.
+                if refresh_calls > 0 {
+                    let _ = self.journal.add_api_calls(
+                        job.provider,
+                        refresh_operation(job.provider),
+                        u64::from(refresh_calls),
+                    );
+                }
                 if result.is_ok() {
                     break;
                 }
             }
             match result {
                 Ok(saved) => {
-                    if saved.refreshed {
-                        let _ = self.journal.add_api_calls(
-                            job.provider,
-                            refresh_operation(job.provider),
-                            1,
-                        );
-                    }
                     let record = NewDownload {
                         index,
                         path: saved.path.clone(),
