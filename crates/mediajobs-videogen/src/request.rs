@@ -792,8 +792,9 @@ fn require_any(body: &Value, fields: &[&str]) -> Result<(), Error> {
 }
 
 /// Checks a raw body for `tool` (already resolved): a JSON object, the tool's required fields
-/// (older field names accepted), `numResults` 1–100 and at most 4 `imageFileIds`. Fields it
-/// does not know pass through untouched.
+/// (older field names accepted), the types of the shared fields (text fields are strings,
+/// `quality` one of its four words, `aspectRatio` a `{width, height}` object), `numResults`
+/// 1–100 and at most 4 `imageFileIds`. Fields it does not know pass through untouched.
 pub(crate) fn validate_raw(tool: &str, body: &Value) -> Result<(), Error> {
     if !body.is_object() {
         return Err(invalid("body", "must be a JSON object"));
@@ -807,6 +808,34 @@ pub(crate) fn validate_raw(tool: &str, body: &Value) -> Result<(), Error> {
                     format!("must be an integer between 1 and {MAX_NUM_RESULTS}, got {n}"),
                 ));
             }
+        }
+    }
+    // The documented types of the fields every tool shares, so that a batch checked whole
+    // (`run --strict`) refuses what VideoGen would refuse with `invalid_parameters`.
+    let given = |field: &str| body.get(field).filter(|v| !v.is_null());
+    for field in ["prompt", "ttsText", "voiceId", "speechLanguageCode"] {
+        if given(field).is_some_and(|v| !v.is_string()) {
+            return Err(invalid(field, "must be a string"));
+        }
+    }
+    if let Some(v) = given("quality") {
+        if serde_json::from_value::<Quality>(v.clone()).is_err() {
+            return Err(invalid(
+                "quality",
+                format!("must be one of LOW, STANDARD, HIGH, MAX, got {v}"),
+            ));
+        }
+    }
+    if let Some(v) = given("aspectRatio") {
+        let ok = serde_json::from_value::<AspectRatio>(v.clone())
+            .is_ok_and(|r| r.width > 0 && r.height > 0);
+        if !ok {
+            return Err(invalid(
+                "aspectRatio",
+                format!(
+                    "must be an object {{width, height}} of positive integers (e.g. 16 and 9), got {v}"
+                ),
+            ));
         }
     }
     if let Some(ids) = body.get("imageFileIds").and_then(Value::as_array) {

@@ -1434,3 +1434,27 @@ fn other_events_are_non_job_events_and_broken_payloads_are_malformed() {
         assert_eq!(e.http_status(), 400);
     }
 }
+
+#[test]
+fn raw_bodies_are_checked_for_the_documented_types_before_sending() {
+    let (c, sent) = client(vec![]);
+    for (body, field) in [
+        (json!({"prompt": 5}), "prompt"),
+        (json!({"prompt": "x", "quality": "ULTRA"}), "quality"),
+        (json!({"prompt": "x", "aspectRatio": "16:9"}), "aspectRatio"),
+        (
+            json!({"prompt": "x", "aspectRatio": {"width": 0, "height": 9}}),
+            "aspectRatio",
+        ),
+    ] {
+        let req = SubmitRequest::new(body).with_tool("generate-image");
+        let e = c.validate(&req).unwrap_err();
+        assert_eq!(e.field(), Some(field), "{e}");
+    }
+    let good = json!({"prompt": "x", "quality": "HIGH", "aspectRatio": {"width": 16, "height": 9}});
+    assert!(
+        c.validate(&SubmitRequest::new(good).with_tool("generate-image"))
+            .is_ok()
+    );
+    assert!(sent.lock().unwrap().is_empty());
+}
