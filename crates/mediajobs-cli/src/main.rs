@@ -44,9 +44,16 @@ fn main() -> ExitCode {
             let _ = e.print();
             // `--json` promises a JSON error on stdout even when the rest of the line is wrong.
             if std::env::args_os().skip(1).any(|a| a == "--json") {
+                // clap's message up to its first blank line: the error and what it names
+                // (the missing arguments are on the lines after the first).
                 let rendered = e.to_string();
-                let first = rendered.lines().next().unwrap_or_default();
-                let message = first.trim_start_matches("error: ");
+                let message = rendered
+                    .lines()
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let message = message.trim_start_matches("error: ");
                 outln!(
                     "{}",
                     serde_json::json!({"error": message, "exit_code": exit::USAGE})

@@ -340,7 +340,8 @@ impl Endpoint {
     /// answer took time to arrive: a smaller difference is noise, not skew).
     pub fn clock_skew(&self, resp: &HttpResponse) -> Option<chrono::Duration> {
         let theirs = server_date(&resp.headers)?;
-        let skew = self.clock.now() - theirs;
+        // Whole milliseconds, as every time mediajobs states.
+        let skew = chrono::Duration::milliseconds((self.clock.now() - theirs).num_milliseconds());
         let tolerance = chrono::Duration::from_std(SKEW_TOLERANCE).ok()?;
         (skew.abs() > tolerance).then_some(skew)
     }

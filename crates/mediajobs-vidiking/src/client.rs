@@ -326,6 +326,13 @@ impl VidikingClient {
         limit: Option<u32>,
         status: Option<&str>,
     ) -> Result<(Vec<(VidikingJob, Value)>, Option<chrono::Duration>), Error> {
+        // A larger limit is clamped to 100, as Vidiking does; none at all is a mistake.
+        if limit == Some(0) {
+            return Err(invalid(
+                "limit",
+                "must be at least 1 (at most 100 are listed)",
+            ));
+        }
         let path = list_path(limit, status);
         let resp = self.endpoint.get(Operation::List, &path).await?;
         if !resp.is_success() {
