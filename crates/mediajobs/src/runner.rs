@@ -675,7 +675,7 @@ impl Runner {
     ) -> Result<Option<JobId>, Error> {
         let provider = job.provider;
         // The gate: VideoGen holds a tool (Vidiking everything) while a submit is uncertain.
-        for _ in 0..8 {
+        for attempt in 0..8u32 {
             match self
                 .journal
                 .submit_gate(provider, job.tool.as_deref())
@@ -683,8 +683,15 @@ impl Runner {
             {
                 SubmitGate::Open => break,
                 SubmitGate::Held { .. } => {
-                    let _ = self.reconcile(provider, found).await?;
+                    let settled = self.reconcile(provider, found).await?;
                     *head_fresh = false;
+                    // Nothing settled (the list failed): pause before asking again rather
+                    // than hammering a provider that is refusing.
+                    if settled.is_empty() {
+                        self.clock
+                            .sleep(Duration::from_secs(1 << attempt.min(5)))
+                            .await;
+                    }
                 }
             }
         }
