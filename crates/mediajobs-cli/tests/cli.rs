@@ -38,6 +38,21 @@ fn sim_tasks(sim: &Sim) -> BTreeMap<String, (String, String)> {
         .collect()
 }
 
+/// The sim's VideoGen webhook endpoints, as `GET /v1/webhooks/endpoints` lists them.
+fn videogen_endpoints(sim: &Sim) -> String {
+    let (status, body) = http(
+        "GET",
+        &format!("{}/v1/webhooks/endpoints", sim.field("/videogen")),
+        &[(
+            "authorization",
+            format!("Bearer {}", sim.api_key("videogen")),
+        )],
+        b"",
+    );
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 fn str_of<'a>(v: &'a Value, field: &str) -> &'a str {
     v[field]
         .as_str()
@@ -941,19 +956,7 @@ fn an_endpoint_left_behind_by_a_killed_run_is_removed_by_the_next_invocation() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let endpoints = || {
-        let (status, body) = http(
-            "GET",
-            &format!("{}/v1/webhooks/endpoints", sim.field("/videogen")),
-            &[(
-                "authorization",
-                format!("Bearer {}", sim.api_key("videogen")),
-            )],
-            b"",
-        );
-        assert_eq!(status, 200, "{body}");
-        body
-    };
+    let endpoints = || videogen_endpoints(&sim);
     assert!(endpoints().contains("127.0.0.1"), "{}", endpoints());
     // The next invocation, webhooks or not, removes it first (and counts the call).
     let r = sim.run(&["resume", "--journal", journal, "--json"]);
@@ -1374,19 +1377,7 @@ fn run_with_webhooks_settles_every_job_with_fewer_calls() {
     );
     // The endpoint registered for this process's own address is gone with it: VideoGen would
     // deliver to a dead port for ever after.
-    let endpoints = |sim: &Sim| {
-        let (status, body) = http(
-            "GET",
-            &format!("{}/v1/webhooks/endpoints", sim.field("/videogen")),
-            &[(
-                "authorization",
-                format!("Bearer {}", sim.api_key("videogen")),
-            )],
-            b"",
-        );
-        assert_eq!(status, 200, "{body}");
-        body
-    };
+    let endpoints = videogen_endpoints;
     assert!(
         !endpoints(&sim).contains("127.0.0.1"),
         "{}",
