@@ -50,9 +50,21 @@ fn workspace_root() -> PathBuf {
 
 /// Runs a command in the workspace root, failing with its name if it fails.
 pub(crate) fn run_cmd(root: &Path, program: &str, args: &[&str]) -> Result<(), String> {
-    eprintln!("xtask: $ {program} {}", args.join(" "));
+    run_cmd_env(root, &[], program, args)
+}
+
+/// [`run_cmd`] with environment variables set for the command.
+pub(crate) fn run_cmd_env(
+    root: &Path,
+    env: &[(&str, &str)],
+    program: &str,
+    args: &[&str],
+) -> Result<(), String> {
+    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}='{v}' ")).collect();
+    eprintln!("xtask: $ {}{program} {}", shown.concat(), args.join(" "));
     let status = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(root)
         .status()
         .map_err(|e| format!("could not start {program}: {e}"))?;
@@ -151,22 +163,12 @@ fn ci(root: &Path) -> Result<(), String> {
 /// blocks) as errors: `#![deny(missing_docs)]` says each item has a doc, this that the docs
 /// render.
 fn docs(root: &Path) -> Result<(), String> {
-    let args = ["doc", "--workspace", "--no-deps", "--quiet"];
-    eprintln!(
-        "xtask: $ RUSTDOCFLAGS='-D warnings' cargo {}",
-        args.join(" ")
-    );
-    let status = Command::new("cargo")
-        .args(args)
-        .env("RUSTDOCFLAGS", "-D warnings")
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("could not start cargo doc: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
-    }
+    run_cmd_env(
+        root,
+        &[("RUSTDOCFLAGS", "-D warnings")],
+        "cargo",
+        &["doc", "--workspace", "--no-deps", "--quiet"],
+    )
 }
 
 /// The facade's features one at a time (and none): a user who asks for one provider gets a

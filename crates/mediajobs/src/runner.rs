@@ -512,7 +512,7 @@ impl Runner {
         let mut settled = Vec::new();
         // A submit lost moments ago may not be listed yet: try again after the wait the
         // journal names, a few times.
-        for _ in 0..6 {
+        for pass in 0..6u32 {
             let result = mediajobs_journal::reconcile_uncertain(
                 self.journal.as_ref(),
                 api.as_ref(),
@@ -524,6 +524,15 @@ impl Runner {
                 Ok(o) => o,
                 Err(e) => {
                     let e = self.list_failed(provider, e);
+                    // A busy list (429, 5xx, a dropped connection) decides nothing yet: ask
+                    // again after its Retry-After or a doubling pause, as for any read.
+                    if e.is_transient() && !e.is_unreachable() && pass < 5 {
+                        let wait = e
+                            .retry_after()
+                            .unwrap_or(Duration::from_secs(1 << pass.min(5)));
+                        self.clock.sleep(wait).await;
+                        continue;
+                    }
                     self.problem(None, e.to_string_with_hint());
                     return Ok(settled);
                 }
