@@ -386,11 +386,7 @@ async fn start_webhooks(
                 // An endpoint for an address that lives as long as this process is removed
                 // when the run ends: VideoGen would deliver to a dead port for ever after.
                 if let (None, Some(id)) = (public_url, created) {
-                    let client = mediajobs::videogen::VideoGenClient::builder()
-                        .from_lookup(lookup)
-                        .clock(env.clock.clone())
-                        .transport(env.transport.clone())
-                        .build()?;
+                    let client = videogen_client(env, lookup)?;
                     journal
                         .set_setting(settings::VIDEOGEN_WEBHOOK_EPHEMERAL, "true")
                         .map_err(journal_error)?;
@@ -456,13 +452,21 @@ impl EphemeralEndpoint {
         let (Some("true"), Some(id)) = (ephemeral.as_deref(), id.filter(|i| !i.is_empty())) else {
             return Ok(None);
         };
-        let client = mediajobs::videogen::VideoGenClient::builder()
-            .from_lookup(lookup)
-            .clock(env.clock.clone())
-            .transport(env.transport.clone())
-            .build()?;
+        let client = videogen_client(env, lookup)?;
         Ok(Some(EphemeralEndpoint { client, id }))
     }
+}
+
+/// The VideoGen client for webhook endpoint management, configured like the run's adapter.
+fn videogen_client(
+    env: &Env,
+    lookup: Lookup<'_>,
+) -> Result<mediajobs::videogen::VideoGenClient, CliError> {
+    Ok(mediajobs::videogen::VideoGenClient::builder()
+        .from_lookup(lookup)
+        .clock(env.clock.clone())
+        .transport(env.transport.clone())
+        .build()?)
 }
 
 /// The journal setting holding the URL of the VideoGen endpoint whose secret it keeps.
@@ -488,11 +492,7 @@ async fn videogen_endpoint_secret(
             return Ok((secret, None));
         }
     }
-    let client = mediajobs::videogen::VideoGenClient::builder()
-        .from_lookup(lookup)
-        .clock(env.clock.clone())
-        .transport(env.transport.clone())
-        .build()?;
+    let client = videogen_client(env, lookup)?;
     let created = client
         .create_webhook_endpoint(
             url,

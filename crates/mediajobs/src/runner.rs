@@ -527,10 +527,7 @@ impl Runner {
                     // A busy list (429, 5xx, a dropped connection) decides nothing yet: ask
                     // again after its Retry-After or a doubling pause, as for any read.
                     if e.is_transient() && !e.is_unreachable() && pass < 5 {
-                        let wait = e
-                            .retry_after()
-                            .unwrap_or(Duration::from_secs(1 << pass.min(5)));
-                        self.clock.sleep(wait).await;
+                        self.clock.sleep(retry_pause(&e, pass)).await;
                         continue;
                     }
                     self.problem(None, e.to_string_with_hint());
@@ -640,10 +637,7 @@ impl Runner {
             if !e.is_transient() || e.is_unreachable() || attempt >= attempts {
                 return Err(e);
             }
-            let wait = e
-                .retry_after()
-                .unwrap_or(Duration::from_secs(1 << attempt.min(6)));
-            self.clock.sleep(wait).await;
+            self.clock.sleep(retry_pause(&e, attempt)).await;
         }
     }
 
@@ -697,9 +691,7 @@ impl Runner {
                     // Nothing settled (the list failed): pause before asking again rather
                     // than hammering a provider that is refusing.
                     if settled.is_empty() {
-                        self.clock
-                            .sleep(Duration::from_secs(1 << attempt.min(5)))
-                            .await;
+                        self.clock.sleep(download_backoff(attempt)).await;
                     }
                 }
             }
@@ -775,10 +767,7 @@ impl Runner {
                     self.journal
                         .abort_submit(&job.key, &e.to_string())
                         .map_err(jerr)?;
-                    let wait = e
-                        .retry_after()
-                        .unwrap_or(Duration::from_secs(1 << attempt.min(6)));
-                    self.clock.sleep(wait).await;
+                    self.clock.sleep(retry_pause(&e, attempt)).await;
                 }
                 Err(e) => {
                     // A permanent refusal (a 4xx, our own validation): the job failed.
@@ -986,6 +975,13 @@ const DOWNLOAD_ATTEMPTS: u32 = 5;
 /// The pause before download attempt `attempt` (1-based): 2, 4, 8, 16 s on the client clock.
 fn download_backoff(attempt: u32) -> Duration {
     Duration::from_secs(1 << attempt.min(6))
+}
+
+/// The pause before asking again after transient error `e` (a submit, a list for the
+/// journal): the provider's `Retry-After` where it gave one, else [`download_backoff`]'s
+/// doubling pause.
+fn retry_pause(e: &Error, attempt: u32) -> Duration {
+    e.retry_after().unwrap_or_else(|| download_backoff(attempt))
 }
 
 fn refresh_operation(provider: Provider) -> Operation {
